@@ -1,0 +1,314 @@
+"""The action schema: every input an agent can send to a desktop, and what comes back.
+
+This module is the only place an action is defined. The control server parses request
+bodies into these models, the SDK builds them, and the agent adapters and the MCP server
+translate vendor tool calls into them. ``Action`` is a union tagged by ``type``;
+``ActionRequest`` adds ``Batch``, a list of actions run in order.
+
+Validation here is everything that can be checked without a screen: key names, button
+names, durations, lengths, paths. Whether a point lies on the screen depends on the
+screen, so it is checked by :func:`out_of_bounds` with the screen size at hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .keys import UnknownKeyError, canonical_chord, canonical_key, split_combo
+
+MouseButton = Literal["left", "right", "middle", "back", "forward"]
+ImageFormat = Literal["png", "jpeg", "webp"]
+
+# X11 coordinates are 16-bit signed; anything larger cannot be a screen position.
+Coordinate = Annotated[int, Field(ge=0, le=32767)]
+MAX_WAIT_SECONDS = 60.0
+MAX_HOLD_SECONDS = 30.0
+MAX_TEXT_LENGTH = 100_000
+MAX_BATCH_LENGTH = 1000
+
+
+class _Model(BaseModel):
+    # Unknown fields are rejected so a typo ("buton") is a 422 that names it, not a no-op.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Point(_Model):
+    x: Coordinate
+    y: Coordinate
+
+
+class Region(_Model):
+    """A rectangle on the screen, in screen pixels."""
+
+    x: Coordinate
+    y: Coordinate
+    width: Annotated[int, Field(gt=0, le=32767)]
+    height: Annotated[int, Field(gt=0, le=32767)]
+
+
+class ScreenshotOptions(_Model):
+    """How to capture and encode the screen.
+
+    ``width``/``height`` scale the image to a target size (give one to keep the aspect
+    ratio); ``scale`` multiplies instead. ``region`` crops before scaling.
+    """
+
+    format: ImageFormat = "png"
+    quality: Annotated[int, Field(ge=1, le=100)] = 80
+    width: Annotated[int, Field(gt=0, le=8192)] | None = None
+    height: Annotated[int, Field(gt=0, le=8192)] | None = None
+    scale: Annotated[float, Field(gt=0, le=4)] | None = None
+    region: Region | None = None
+    cursor: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_to_resize(self) -> ScreenshotOptions:
+        if self.scale is not None and (self.width is not None or self.height is not None):
+            raise ValueError("give either scale or width/height, not both")
+        return self
+
+
+def _validate_keys(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = split_combo(value)
+    if not isinstance(value, list) or not value:
+        raise ValueError("give a key combo such as 'ctrl+shift+t' or a non-empty list of keys")
+    if not all(isinstance(key, str) and key for key in value):
+        raise ValueError("every key must be a non-empty string")
+    try:
+        return canonical_chord(value)
+    except UnknownKeyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _validate_modifiers(value: Any) -> list[str]:
+    if value == "" or value == []:
+        return []
+    keys = _validate_keys(value)
+    if len(keys) > 8:
+        raise ValueError("at most 8 modifier keys")
+    return keys
+
+
+def _validate_key(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("give a key name such as 'shift' or 'a'")
+    try:
+        return canonical_key(value)
+    except UnknownKeyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Keys = Annotated[list[str], BeforeValidator(_validate_keys)]
+"""Keys pressed together, canonical X names; accepts "ctrl+shift+t" or a list."""
+KeyName = Annotated[str, BeforeValidator(_validate_key)]
+Modifiers = Annotated[list[str], BeforeValidator(_validate_modifiers)]
+
+
+class _Modifiers(_Model):
+    modifiers: Modifiers = Field(default_factory=list)
+    """Keys held down while the pointer action happens, e.g. ["shift"]."""
+
+
+class _OptionalPoint(_Model):
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> _OptionalPoint:
+        if (self.x is None) != (self.y is None):
+            missing = "y" if self.y is None else "x"
+            raise ValueError(f"give both x and y, or neither ({missing} is missing)")
+        return self
+
+
+class Move(_Model):
+    type: Literal["move"] = "move"
+    x: Coordinate
+    y: Coordinate
+
+
+class Click(_OptionalPoint, _Modifiers):
+    """Click at (x, y), or where the pointer is when x and y are omitted."""
+
+    type: Literal["click"] = "click"
+    button: MouseButton = "left"
+    count: Annotated[int, Field(ge=1, le=3)] = 1
+
+
+class MouseDown(_OptionalPoint):
+    type: Literal["mouse_down"] = "mouse_down"
+    button: MouseButton = "left"
+
+
+class MouseUp(_OptionalPoint):
+    type: Literal["mouse_up"] = "mouse_up"
+    button: MouseButton = "left"
+
+
+class Drag(_Modifiers):
+    """Press at the first point, move through the rest, release at the last."""
+
+    type: Literal["drag"] = "drag"
+    path: list[Point] = Field(min_length=2, max_length=1000)
+    button: MouseButton = "left"
+
+
+class Scroll(_OptionalPoint, _Modifiers):
+    """Turn the wheel by whole notches: dy > 0 scrolls down, dx > 0 scrolls right."""
+
+    type: Literal["scroll"] = "scroll"
+    dx: Annotated[int, Field(ge=-200, le=200)] = 0
+    dy: Annotated[int, Field(ge=-200, le=200)] = 0
+
+    @model_validator(mode="after")
+    def _some_motion(self) -> Scroll:
+        if self.dx == 0 and self.dy == 0:
+            raise ValueError("scroll needs a non-zero dx or dy")
+        return self
+
+
+class Key(_Model):
+    """Press keys together and release them: "ctrl+shift+t", ["ctrl", "c"] or "Return"."""
+
+    type: Literal["key"] = "key"
+    keys: Keys
+    repeat: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class KeyDown(_Model):
+    """Press a key and keep it down until a key_up."""
+
+    type: Literal["key_down"] = "key_down"
+    key: KeyName
+
+
+class KeyUp(_Model):
+    type: Literal["key_up"] = "key_up"
+    key: KeyName
+
+
+class HoldKey(_Model):
+    """Hold keys down for a duration, then release them."""
+
+    type: Literal["hold_key"] = "hold_key"
+    keys: Keys
+    duration: Annotated[float, Field(ge=0, le=MAX_HOLD_SECONDS)]
+    """Seconds."""
+
+
+class Type(_Model):
+    """Type any Unicode text; newlines press Return and tabs press Tab."""
+
+    type: Literal["type"] = "type"
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+
+
+class Wait(_Model):
+    type: Literal["wait"] = "wait"
+    duration: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)]
+    """Seconds."""
+
+
+class Screenshot(ScreenshotOptions):
+    type: Literal["screenshot"] = "screenshot"
+
+
+class CursorPosition(_Model):
+    type: Literal["cursor_position"] = "cursor_position"
+
+
+class Zoom(_Model):
+    """A region of the screen, cropped and scaled up to ``width`` (default: screen width)."""
+
+    type: Literal["zoom"] = "zoom"
+    region: Region
+    width: Annotated[int, Field(gt=0, le=8192)] | None = None
+    height: Annotated[int, Field(gt=0, le=8192)] | None = None
+    format: ImageFormat = "png"
+    quality: Annotated[int, Field(ge=1, le=100)] = 80
+
+
+Action = Annotated[
+    Move | Click | MouseDown | MouseUp | Drag | Scroll | Key | KeyDown | KeyUp | HoldKey
+    | Type | Wait | Screenshot | CursorPosition | Zoom,
+    Field(discriminator="type"),
+]
+
+
+class Batch(_Model):
+    """Actions run in order; the first failure stops the batch."""
+
+    type: Literal["batch"] = "batch"
+    actions: list[Action] = Field(min_length=1, max_length=MAX_BATCH_LENGTH)
+
+
+ActionRequest = Annotated[Action | Batch, Field(discriminator="type")]
+"""What ``POST /actions`` takes: one action or a batch."""
+
+
+def out_of_bounds(action: Any, width: int, height: int) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Yield (field location, message) for every coordinate of ``action`` off a screen."""
+
+    def check(loc: tuple[str | int, ...], x: int | None, y: int | None) -> Iterator[
+        tuple[tuple[str | int, ...], str]
+    ]:
+        if x is not None and x >= width:
+            yield (*loc, "x"), f"x={x} is outside the screen (0..{width - 1})"
+        if y is not None and y >= height:
+            yield (*loc, "y"), f"y={y} is outside the screen (0..{height - 1})"
+
+    if isinstance(action, Batch):
+        for index, inner in enumerate(action.actions):
+            for loc, message in out_of_bounds(inner, width, height):
+                yield ("actions", index, *loc), message
+    elif isinstance(action, Drag):
+        for index, point in enumerate(action.path):
+            yield from check(("path", index), point.x, point.y)
+    elif isinstance(action, Move | Click | MouseDown | MouseUp | Scroll):
+        yield from check((), action.x, action.y)
+    elif isinstance(action, Screenshot | Zoom) and action.region is not None:
+        region = action.region
+        if region.x + region.width > width or region.y + region.height > height:
+            yield ("region",), (
+                f"region {region.width}x{region.height}+{region.x}+{region.y} "
+                f"does not fit the {width}x{height} screen"
+            )
+
+
+# ---- results ----------------------------------------------------------------------------
+
+
+class Image(BaseModel):
+    """An encoded image, base64 in JSON."""
+
+    format: ImageFormat
+    width: int
+    height: int
+    data: str
+    """Base64 of the encoded bytes."""
+
+
+class ActionResult(BaseModel):
+    """The outcome of one action."""
+
+    index: int
+    type: str
+    ok: bool = True
+    error: str | None = None
+    cursor: Point | None = None
+    image: Image | None = None
+
+
+class ActionResponse(BaseModel):
+    """The outcome of ``POST /actions``: one result per action that ran."""
+
+    ok: bool
+    results: list[ActionResult]
+    failed_index: int | None = None
+    """Index of the action that failed; later actions did not run."""
+    screenshot: Image | None = None
+    """The screen after the actions, when asked for with ``screenshot_after``."""

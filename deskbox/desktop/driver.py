@@ -1,0 +1,131 @@
+"""The Desktop: one X display and everything deskbox does on it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+
+from ..actions import Image, ImageFormat, Region, ScreenshotOptions
+from ..errors import InvalidActionError
+from . import clipboard
+from .capture import Encoded, Frame, Grabber, encode, target_size
+from .input import XInput
+from .shell import ProcessManager
+from .windows import WindowInfo, Windows
+from .xthread import XThread
+
+SCREEN_SIZE_TTL = 1.0
+"""Seconds a read screen size is trusted; a resize (xrandr) shows within this time."""
+
+
+class Desktop:
+    """Drives one X display: input, capture, windows, clipboard, commands.
+
+    Create it on a running event loop's side (methods are async) and close it when done.
+    """
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.xthread = XThread(display)
+        self.input = XInput(self.xthread)
+        self.grabber = Grabber(self.xthread)
+        self.windows = Windows(self.xthread)
+        self.processes = ProcessManager(display)
+        self._screen_size: tuple[int, int] | None = None
+        self._screen_size_at = 0.0
+        self.xthread.on_reconnect(self._forget_screen_size)
+
+    def _forget_screen_size(self) -> None:
+        self._screen_size = None
+
+    async def close(self) -> None:
+        await self.processes.shutdown()
+        await asyncio.to_thread(self.xthread.close)
+
+    # ---- queries ------------------------------------------------------------------------
+
+    async def screen_size(self) -> tuple[int, int]:
+        now = time.monotonic()
+        if self._screen_size is None or now - self._screen_size_at > SCREEN_SIZE_TTL:
+            self._screen_size = await self.xthread.call(self.input.screen_size)
+            self._screen_size_at = now
+        return self._screen_size
+
+    async def cursor_position(self) -> tuple[int, int]:
+        return await self.xthread.call(self.input.cursor_position)
+
+    async def list_windows(self) -> list[WindowInfo]:
+        return await self.xthread.call(self.windows.list)
+
+    async def focus_window(self, window_id: int) -> None:
+        await self.xthread.call(self.windows.focus, window_id)
+
+    # ---- capture ------------------------------------------------------------------------
+
+    async def grab(self, region: Region | None = None, cursor: bool = False) -> Frame:
+        return await self.xthread.call(self.grabber.grab, region, cursor)
+
+    async def screenshot(self, options: ScreenshotOptions) -> Encoded:
+        frame = await self.grab(options.region, options.cursor)
+        size = target_size(
+            frame.width, frame.height, to_width=options.width, to_height=options.height, scale=options.scale
+        )
+        # Encoding runs off the X thread so input is never queued behind it.
+        return await asyncio.to_thread(encode, frame, options.format, options.quality, size)
+
+    async def zoom(
+        self, region: Region, width: int | None, height: int | None, fmt: ImageFormat, quality: int
+    ) -> Encoded:
+        """A region scaled up to fit the screen, or to the size asked for."""
+        if width is None and height is None:
+            screen_w, screen_h = await self.screen_size()
+            factor = min(screen_w / region.width, screen_h / region.height)
+            size = (max(1, round(region.width * factor)), max(1, round(region.height * factor)))
+        else:
+            size = target_size(region.width, region.height, to_width=width, to_height=height)
+        frame = await self.grab(region)
+        return await asyncio.to_thread(encode, frame, fmt, quality, size)
+
+    # ---- clipboard, apps ----------------------------------------------------------------
+
+    async def get_clipboard(self) -> str:
+        return await clipboard.get_clipboard(self.display)
+
+    async def set_clipboard(self, text: str) -> None:
+        await clipboard.set_clipboard(self.display, text)
+
+    def _spawn(self, argv: Sequence[str]) -> int:
+        """Start a GUI program detached from the server, and return its pid."""
+        try:
+            proc = subprocess.Popen(
+                list(argv), env={**os.environ, "DISPLAY": self.display},
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise InvalidActionError.at(("body", "command"), f"no such program: {argv[0]!r}") from None
+        # Reap it in the background so it never lingers as a zombie.
+        asyncio.get_running_loop().run_in_executor(None, proc.wait)
+        return proc.pid
+
+    async def open(self, target: str) -> int:
+        """Open a URL or file with the desktop's default application (xdg-open)."""
+        opener = shutil.which("xdg-open")
+        if opener is None:
+            raise InvalidActionError("xdg-open is not installed on this desktop")
+        return self._spawn([opener, target])
+
+    async def launch(self, argv: Sequence[str]) -> int:
+        return self._spawn(argv)
+
+
+def image_model(encoded: Encoded) -> Image:
+    return Image(
+        format=encoded.format, width=encoded.width, height=encoded.height,
+        data=base64.b64encode(encoded.data).decode("ascii"),
+    )

@@ -1,0 +1,260 @@
+"""Pointer and keyboard input through the XTest extension on a persistent connection.
+
+Every method runs on the X thread, queues its fake events and ends with one round trip
+(``sync``), so when it returns the X server has delivered the events: no subprocess, no
+fixed sleep. Callers await the time between events they want (holds, waits) themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from Xlib import X
+from Xlib.ext import xtest
+
+from ..actions import MouseButton
+from ..keys import keysym_for, keysym_for_char
+from .keymap import Keymap, KeyStroke
+from .xthread import XThread
+
+BUTTONS: dict[str, int] = {"left": 1, "middle": 2, "right": 3, "back": 8, "forward": 9}
+WHEEL_UP, WHEEL_DOWN, WHEEL_LEFT, WHEEL_RIGHT = 4, 5, 6, 7
+
+# X timestamps have millisecond resolution, and toolkits (Chromium among them) refuse to
+# count two presses with the same timestamp as a double click. XTest can delay an event
+# inside the server, so repeated clicks are spaced without the client sleeping.
+MULTI_CLICK_SPACING_MS = 2
+# Toolkits merge motion events that are queued together, so a drag whose moves all
+# arrive at once looks like a jump. Spacing them in the server, like a real mouse
+# reporting at about 120 Hz, lets drag-and-drop see the way between the points.
+DRAG_STEP_MS = 8
+
+
+class XInput:
+    """XTest input for one display. Methods must run on the display's X thread."""
+
+    def __init__(self, xthread: XThread) -> None:
+        self._xthread = xthread
+        self._keymap: Keymap | None = None
+        self._held_keys: dict[str, int] = {}
+        xthread.on_reconnect(self._reset)
+
+    def _reset(self) -> None:
+        self._keymap = None
+        self._held_keys.clear()
+
+    @property
+    def _conn(self):  # type: ignore[no-untyped-def]
+        return self._xthread.connection
+
+    def _fake(
+        self, event_type: int, detail: int = 0, x: int | None = None, y: int | None = None, delay_ms: int = 0
+    ) -> None:
+        """Queue one XTest event; the server waits ``delay_ms`` before delivering it."""
+        if x is None or y is None:
+            xtest.fake_input(self._conn, event_type, detail, time=delay_ms)
+        else:
+            xtest.fake_input(self._conn, event_type, detail, time=delay_ms, x=x, y=y)
+
+    @property
+    def keymap(self) -> Keymap:
+        conn = self._conn
+        # Another client (setxkbmap, an IME) may have changed the map since we read it.
+        changed = False
+        while conn.pending_events():
+            if conn.next_event().type == X.MappingNotify:
+                changed = True
+        if self._keymap is None:
+            self._keymap = Keymap(conn)
+        elif changed:
+            self._keymap.reload()
+        return self._keymap
+
+    # ---- pointer ------------------------------------------------------------------------
+
+    def cursor_position(self) -> tuple[int, int]:
+        pointer = self._conn.screen().root.query_pointer()
+        return pointer.root_x, pointer.root_y
+
+    def screen_size(self) -> tuple[int, int]:
+        geometry = self._conn.screen().root.get_geometry()
+        return geometry.width, geometry.height
+
+    def move(self, x: int, y: int) -> None:
+        self._fake(X.MotionNotify, x=x, y=y)
+        self._conn.sync()
+
+    def _move_if(self, x: int | None, y: int | None) -> None:
+        if x is not None and y is not None:
+            self._fake(X.MotionNotify, x=x, y=y)
+
+    def click(
+        self, x: int | None, y: int | None, button: MouseButton, count: int,
+        modifiers: Sequence[str] = (),
+    ) -> None:
+        self._move_if(x, y)
+        strokes = self._press_keys(modifiers)
+        try:
+            for index in range(count):
+                self._fake(X.ButtonPress, BUTTONS[button], delay_ms=MULTI_CLICK_SPACING_MS if index else 0)
+                self._fake(X.ButtonRelease, BUTTONS[button])
+        finally:
+            self._release_keys(strokes)
+            self._conn.sync()
+
+    def button(self, x: int | None, y: int | None, button: MouseButton, down: bool) -> None:
+        self._move_if(x, y)
+        self._fake(X.ButtonPress if down else X.ButtonRelease, BUTTONS[button])
+        self._conn.sync()
+
+    def drag(self, path: Sequence[tuple[int, int]], button: MouseButton, modifiers: Sequence[str]) -> None:
+        first, *rest = path
+        self._fake(X.MotionNotify, x=first[0], y=first[1])
+        strokes = self._press_keys(modifiers)
+        self._fake(X.ButtonPress, BUTTONS[button])
+        try:
+            previous = first
+            for point in rest:
+                # Intermediate motion lets toolkits see a drag start before the drop point.
+                for step in _steps(previous, point):
+                    self._fake(X.MotionNotify, x=step[0], y=step[1], delay_ms=DRAG_STEP_MS)
+                previous = point
+        finally:
+            self._fake(X.ButtonRelease, BUTTONS[button])
+            self._release_keys(strokes)
+            self._conn.sync()
+
+    def scroll(self, x: int | None, y: int | None, dx: int, dy: int, modifiers: Sequence[str]) -> None:
+        self._move_if(x, y)
+        strokes = self._press_keys(modifiers)
+        try:
+            for notches, negative, positive in ((dy, WHEEL_UP, WHEEL_DOWN), (dx, WHEEL_LEFT, WHEEL_RIGHT)):
+                wheel = negative if notches < 0 else positive
+                for _ in range(abs(notches)):
+                    self._fake(X.ButtonPress, wheel)
+                    self._fake(X.ButtonRelease, wheel)
+        finally:
+            self._release_keys(strokes)
+            self._conn.sync()
+
+    # ---- keyboard -----------------------------------------------------------------------
+
+    def _strokes(self, names: Iterable[str]) -> list[KeyStroke]:
+        keysyms = [keysym_for(name) for name in names]
+        keymap = self.keymap
+        keymap.bind(keysyms)
+        strokes = []
+        for keysym in keysyms:
+            stroke = keymap.lookup(keysym)
+            assert stroke is not None, "bind() maps every keysym it is given"
+            strokes.append(stroke)
+        return strokes
+
+    def _shift_keycode(self) -> int:
+        stroke = self.keymap.lookup(keysym_for("Shift_L"))
+        assert stroke is not None, "every X keymap has Shift_L"
+        return stroke.keycode
+
+    def _press_keys(self, names: Sequence[str]) -> list[KeyStroke]:
+        if not names:
+            return []
+        strokes = self._strokes(names)
+        for stroke in strokes:
+            self._fake(X.KeyPress, stroke.keycode)
+        return strokes
+
+    def _release_keys(self, strokes: Sequence[KeyStroke]) -> None:
+        for stroke in reversed(strokes):
+            self._fake(X.KeyRelease, stroke.keycode)
+
+    def chord(self, names: Sequence[str], repeat: int = 1) -> None:
+        """Press keys together and release them, ``repeat`` times."""
+        strokes = self._strokes(names)
+        # A lone shifted symbol ("A", "?") needs Shift; in a chord the caller names Shift.
+        shift = len(strokes) == 1 and strokes[0].shift
+        shift_code = self._shift_keycode() if shift else 0
+        for _ in range(repeat):
+            if shift:
+                self._fake(X.KeyPress, shift_code)
+            for stroke in strokes:
+                self._fake(X.KeyPress, stroke.keycode)
+            for stroke in reversed(strokes):
+                self._fake(X.KeyRelease, stroke.keycode)
+            if shift:
+                self._fake(X.KeyRelease, shift_code)
+        self._conn.sync()
+
+    def key(self, name: str, down: bool) -> None:
+        if down:
+            (stroke,) = self._strokes([name])
+            self._held_keys[name] = stroke.keycode
+            self._fake(X.KeyPress, stroke.keycode)
+        else:
+            keycode = self._held_keys.pop(name, None)
+            if keycode is None:
+                (stroke,) = self._strokes([name])
+                keycode = stroke.keycode
+            self._fake(X.KeyRelease, keycode)
+        self._conn.sync()
+
+    def press_chord(self, names: Sequence[str]) -> list[KeyStroke]:
+        strokes = self._press_keys(names)
+        self._conn.sync()
+        return strokes
+
+    def release_chord(self, strokes: Sequence[KeyStroke]) -> None:
+        self._release_keys(strokes)
+        self._conn.sync()
+
+    def type_text(self, text: str) -> None:
+        """Type ``text`` exactly, whatever the keyboard map holds."""
+        keymap = self.keymap
+        shift_code = self._shift_keycode()
+        for chunk in _chunks_within(text, keymap):
+            self._strokes_for_text(chunk, keymap, shift_code)
+            self._conn.sync()
+
+    def _strokes_for_text(self, text: str, keymap: Keymap, shift_code: int) -> None:
+        keysyms = [keysym_for_char(char) for char in text]
+        keymap.bind(keysyms)
+        for keysym in keysyms:
+            stroke = keymap.lookup(keysym)
+            assert stroke is not None
+            if stroke.shift:
+                self._fake(X.KeyPress, shift_code)
+            self._fake(X.KeyPress, stroke.keycode)
+            self._fake(X.KeyRelease, stroke.keycode)
+            if stroke.shift:
+                self._fake(X.KeyRelease, shift_code)
+
+    def release_all(self) -> None:
+        """Release keys a failed batch may have left down."""
+        for keycode in self._held_keys.values():
+            self._fake(X.KeyRelease, keycode)
+        self._held_keys.clear()
+        self._conn.sync()
+
+
+def _steps(start: tuple[int, int], end: tuple[int, int], pixels_per_step: int = 24) -> list[tuple[int, int]]:
+    """Points from ``start`` (excluded) to ``end`` (included), at most 12 per segment."""
+    distance = max(abs(end[0] - start[0]), abs(end[1] - start[1]))
+    count = max(1, min(12, distance // pixels_per_step))
+    return [
+        (start[0] + (end[0] - start[0]) * i // count, start[1] + (end[1] - start[1]) * i // count)
+        for i in range(1, count + 1)
+    ]
+
+
+def _chunks_within(text: str, keymap: Keymap) -> Iterable[str]:
+    """Split text so that no chunk needs more borrowed keycodes than the keymap has."""
+    start = 0
+    borrowing: set[int] = set()
+    for index, char in enumerate(text):
+        keysym = keysym_for_char(char)
+        if keymap.needs_borrow(keysym) and keysym not in borrowing:
+            if len(borrowing) == keymap.capacity:
+                yield text[start:index]
+                start, borrowing = index, set()
+            borrowing.add(keysym)
+    yield text[start:]
+

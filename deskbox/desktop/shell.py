@@ -1,0 +1,284 @@
+"""Commands in the sandbox: run to completion, or in the background with an id.
+
+Every command is its own process group, so a timeout or a kill reaches the children a
+shell started too. Output goes into bounded buffers with absolute offsets: a caller can
+read a background process's output later from where it left off, and a streaming reader
+follows the same buffers, so a slow reader never blocks the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import pwd
+import secrets
+import signal
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
+
+OUTPUT_LIMIT = 8 * 1024 * 1024
+"""Bytes of each stream kept per process; older output is dropped first."""
+DRAIN_AFTER_EXIT = 0.2
+"""How long to keep reading after exit: a backgrounded grandchild may hold the pipe forever."""
+MAX_FINISHED_KEPT = 200
+
+
+def _field_error(field_name: str, message: str) -> InvalidActionError:
+    return InvalidActionError.at(("body", field_name), message)
+
+
+class OutputBuffer:
+    """Append-only bytes with absolute offsets, keeping at most ``limit`` recent bytes."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
+        self._data = bytearray()
+        self._start = 0
+        self._limit = limit
+
+    @property
+    def end(self) -> int:
+        return self._start + len(self._data)
+
+    @property
+    def dropped(self) -> int:
+        """Bytes dropped from the front to stay within the limit."""
+        return self._start
+
+    def append(self, chunk: bytes) -> None:
+        self._data += chunk
+        excess = len(self._data) - self._limit
+        if excess > 0:
+            del self._data[:excess]
+            self._start += excess
+
+    def read(self, offset: int = 0) -> tuple[bytes, int]:
+        """Bytes from ``offset`` on (or from the oldest kept byte), and the next offset."""
+        offset = max(offset, self._start)
+        return bytes(self._data[offset - self._start:]), self.end
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    stdout: str
+    stderr: str
+    exit_code: int
+    timed_out: bool
+    duration: float
+
+
+@dataclass(eq=False)
+class Process:
+    id: str
+    command: str | list[str]
+    pid: int
+    started_at: float
+    timeout: float | None
+    stdout: OutputBuffer = field(default_factory=OutputBuffer)
+    stderr: OutputBuffer = field(default_factory=OutputBuffer)
+    exit_code: int | None = None
+    timed_out: bool = False
+    finished_at: float | None = None
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def signal(self, signum: int = signal.SIGKILL) -> bool:
+        """Signal the whole process group; False if it had already ended."""
+        try:
+            os.killpg(self.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the end; True if it ended within ``timeout``."""
+        try:
+            await asyncio.wait_for(self._done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def result(self) -> CommandResult:
+        end = self.finished_at or time.monotonic()
+        return CommandResult(
+            stdout=self.stdout.read()[0].decode("utf-8", "replace"),
+            stderr=self.stderr.read()[0].decode("utf-8", "replace"),
+            exit_code=self.exit_code if self.exit_code is not None else -1,
+            timed_out=self.timed_out,
+            duration=end - self.started_at,
+        )
+
+    async def follow(self, stdout_offset: int = 0, stderr_offset: int = 0) -> AsyncIterator[tuple[str, str]]:
+        """Yield ("stdout"|"stderr", text) as output arrives, then ("exit", code)."""
+        decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in ("stdout", "stderr")}
+        offsets = {"stdout": stdout_offset, "stderr": stderr_offset}
+        while True:
+            async with self._changed:
+                chunks = {}
+                for name, buffer in (("stdout", self.stdout), ("stderr", self.stderr)):
+                    chunks[name], offsets[name] = buffer.read(offsets[name])
+                finished = not self.running
+                if not any(chunks.values()) and not finished:
+                    await self._changed.wait()
+                    continue
+            for name, data in chunks.items():
+                text = decoders[name].decode(data, final=finished)
+                if text:
+                    yield name, text
+            if finished:
+                yield "exit", str(self.exit_code)
+                return
+
+
+class ProcessManager:
+    """Starts commands and remembers the background ones by id."""
+
+    def __init__(self, display: str | None = None) -> None:
+        self._display = display
+        self._processes: dict[str, Process] = {}
+
+    def get(self, process_id: str) -> Process:
+        try:
+            return self._processes[process_id]
+        except KeyError:
+            raise NotFoundError(f"no process with id {process_id!r}") from None
+
+    def list(self) -> list[Process]:
+        return list(self._processes.values())
+
+    def forget(self, process_id: str) -> None:
+        process = self.get(process_id)
+        if process.running:
+            raise ConflictError(f"process {process_id} is still running; kill it first")
+        del self._processes[process_id]
+
+    async def run(
+        self, command: str | Sequence[str], *, timeout: float | None = None, cwd: str | None = None,
+        env: Mapping[str, str] | None = None, user: str | None = None, stdin: str | None = None,
+    ) -> CommandResult:
+        process = await self.start(command, timeout=timeout, cwd=cwd, env=env, user=user, stdin=stdin,
+                                   background=False)
+        await process.wait()
+        return process.result()
+
+    async def start(
+        self, command: str | Sequence[str], *, timeout: float | None = None, cwd: str | None = None,
+        env: Mapping[str, str] | None = None, user: str | None = None, stdin: str | None = None,
+        background: bool = True,
+    ) -> Process:
+        if isinstance(command, str):
+            if not command.strip():
+                raise _field_error("cmd", "the command is empty")
+            argv = ["/bin/sh", "-c", command]
+        else:
+            argv = list(command)
+            if not argv or not argv[0]:
+                raise _field_error("cmd", "the argument list is empty")
+        identity = _identity(user)
+        child_env = {**os.environ}
+        if self._display is not None:
+            child_env["DISPLAY"] = self._display
+        if identity is not None:
+            child_env.update(HOME=identity.pw_dir, USER=identity.pw_name, LOGNAME=identity.pw_name)
+        child_env.update(env or {})
+        workdir = cwd or (identity.pw_dir if identity is not None else None)
+        if cwd is not None and not os.path.isdir(cwd):
+            raise _field_error("cwd", f"{cwd!r} is not a directory")
+        started_at = time.monotonic()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                cwd=workdir, env=child_env, start_new_session=True,
+                user=identity.pw_uid if identity is not None else None,
+                group=identity.pw_gid if identity is not None else None,
+                extra_groups=os.getgrouplist(identity.pw_name, identity.pw_gid) if identity is not None else None,
+            )
+        except FileNotFoundError:
+            raise _field_error("cmd", f"no such program: {argv[0]!r}") from None
+        except PermissionError as exc:
+            raise PermissionDeniedError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
+        process = Process(
+            id=secrets.token_hex(6), command=command if isinstance(command, str) else argv,
+            pid=proc.pid, started_at=started_at, timeout=timeout,
+        )
+        if background:
+            self._remember(process)
+        asyncio.get_running_loop().create_task(_supervise(proc, process, stdin))
+        return process
+
+    def _remember(self, process: Process) -> None:
+        self._processes[process.id] = process
+        finished = sorted(
+            (p for p in self._processes.values() if not p.running), key=lambda p: p.finished_at or 0
+        )
+        for old in finished[: max(0, len(finished) - MAX_FINISHED_KEPT)]:
+            del self._processes[old.id]
+
+    async def shutdown(self) -> None:
+        for process in self._processes.values():
+            if process.running:
+                process.signal(signal.SIGKILL)
+
+
+def _identity(user: str | None) -> pwd.struct_passwd | None:
+    """The account to run as, or None to run as the server's own user."""
+    if user is None:
+        return None
+    try:
+        identity = pwd.getpwnam(user)
+    except KeyError:
+        raise _field_error("user", f"no such user: {user!r}") from None
+    if identity.pw_uid == os.geteuid():
+        return None
+    if os.geteuid() != 0:
+        raise PermissionDeniedError(f"the server runs as uid {os.geteuid()} and cannot run as {user!r}")
+    return identity
+
+
+async def _pump(stream: asyncio.StreamReader, buffer: OutputBuffer, process: Process) -> None:
+    while chunk := await stream.read(65536):
+        buffer.append(chunk)
+        await process._notify()
+
+
+async def _supervise(proc: asyncio.subprocess.Process, process: Process, stdin: str | None) -> None:
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = [
+        asyncio.ensure_future(_pump(proc.stdout, process.stdout, process)),
+        asyncio.ensure_future(_pump(proc.stderr, process.stderr, process)),
+    ]
+    if stdin is not None and proc.stdin is not None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.write(stdin.encode("utf-8"))
+            await proc.stdin.drain()
+        proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), process.timeout)
+    except TimeoutError:
+        process.timed_out = True
+        process.signal(signal.SIGKILL)
+        await proc.wait()
+    finally:
+        _, pending = await asyncio.wait(pumps, timeout=DRAIN_AFTER_EXIT)
+        for pump in pending:
+            pump.cancel()
+        code = proc.returncode if proc.returncode is not None else -1
+        # Report a death by signal N as 128 + N, the way shells do.
+        process.exit_code = 128 - code if code < 0 else code
+        process.finished_at = time.monotonic()
+        process._done.set()
+        await process._notify()

@@ -1,0 +1,102 @@
+"""One thread that owns every X resource of a display.
+
+python-xlib connections and mss grabbers are not thread-safe, and X requests from one
+client must stay in order anyway, so all X work runs on a single worker thread. The
+connection is opened lazily and reopened after the X server goes away (a supervisor may
+restart Xvfb), so one failed call turns into DesktopUnavailableError and the next call
+works again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from Xlib import display as xdisplay
+from Xlib import error as xerror
+
+from ..errors import DesktopUnavailableError
+
+T = TypeVar("T")
+
+# Errors that mean the connection is gone, as opposed to one bad request on a live one.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    xerror.ConnectionClosedError,
+    xerror.DisplayError,
+    ConnectionError,
+    BrokenPipeError,
+    OSError,
+)
+
+
+class XThread:
+    """Runs callables on the display's own thread, handing them a live connection."""
+
+    def __init__(self, display_name: str) -> None:
+        self.display_name = display_name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskbox-x")
+        self._connection: xdisplay.Display | None = None
+        self._on_reconnect: list[Callable[[], None]] = []
+        self._closed = False
+
+    def on_reconnect(self, reset: Callable[[], None]) -> None:
+        """Register state to drop when the connection is replaced (caches, grabbers)."""
+        self._on_reconnect.append(reset)
+
+    @property
+    def connection(self) -> xdisplay.Display:
+        """The live connection; only valid on the X thread."""
+        if self._connection is None:
+            try:
+                self._connection = xdisplay.Display(self.display_name)
+            except Exception as exc:
+                raise DesktopUnavailableError(
+                    f"cannot open X display {self.display_name}: {exc}"
+                ) from exc
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        for reset in self._on_reconnect:
+            reset()
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:
+                pass  # the socket is already dead; closing is best effort
+
+    def call_here(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` on the current thread, which must be the X thread."""
+        try:
+            return fn(*args)
+        except DesktopUnavailableError:
+            self._drop_connection()
+            raise
+        except CONNECTION_ERRORS as exc:
+            self._drop_connection()
+            raise DesktopUnavailableError(
+                f"lost the X display {self.display_name}: {exc}"
+            ) from exc
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the X thread and await its result."""
+        if self._closed:
+            raise DesktopUnavailableError("the desktop driver is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.call_here, fn, *args)
+
+    def call_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking twin of :meth:`call`, for code that is not async."""
+        if threading.current_thread().name.startswith("deskbox-x"):
+            return self.call_here(fn, *args)
+        return self._executor.submit(self.call_here, fn, *args).result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.submit(self._drop_connection).result()
+        self._executor.shutdown(wait=True)

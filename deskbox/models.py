@@ -1,0 +1,180 @@
+"""Request and response bodies of the control server, other than actions.
+
+Shared by the server, which validates with them, and the SDK, which builds and parses
+them, so the two cannot disagree about a field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .actions import ActionResult
+
+MAX_COMMAND_TIMEOUT = 24 * 3600.0
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(default_factory=list)
+    msg: str
+    type: str = "value_error"
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+    failed_index: int | None = None
+    """For a failed batch: the index of the action that failed."""
+    results: list[ActionResult] | None = None
+    """For a failed batch: the results of the actions that ran before the failure."""
+
+
+class ErrorBody(BaseModel):
+    """The one JSON shape of every error response."""
+
+    error: ErrorInfo
+
+
+# ---- shell ------------------------------------------------------------------------------
+
+
+class CommandRequest(_Request):
+    cmd: str | Annotated[list[str], Field(min_length=1)]
+    """A shell string run by /bin/sh -c, or an argv list run directly."""
+    timeout: Annotated[float, Field(gt=0, le=MAX_COMMAND_TIMEOUT)] | None = 60.0
+    """Seconds before the whole process group is killed; null for no limit."""
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    user: str | None = None
+    stdin: str | None = None
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, env: dict[str, str]) -> dict[str, str]:
+        for name in env:
+            if not name or "=" in name or "\x00" in name:
+                raise ValueError(f"invalid environment variable name {name!r}")
+        return env
+
+
+class CommandResult(BaseModel):
+    stdout: str
+    stderr: str
+    exit_code: int
+    timed_out: bool = False
+    duration: float
+    """Seconds from start to exit."""
+
+
+class ProcessInfo(BaseModel):
+    id: str
+    pid: int
+    command: str | list[str]
+    running: bool
+    exit_code: int | None = None
+    timed_out: bool = False
+
+
+class ProcessOutput(BaseModel):
+    """Output of a background process from the offsets asked for."""
+
+    stdout: str
+    stderr: str
+    stdout_offset: int
+    """Pass back as ``stdout_offset`` to read only newer output."""
+    stderr_offset: int
+    running: bool
+    exit_code: int | None = None
+
+
+class SignalRequest(_Request):
+    signal: Literal["TERM", "KILL", "INT", "HUP", "STOP", "CONT", "USR1", "USR2"] = "KILL"
+
+
+# ---- files ------------------------------------------------------------------------------
+
+
+class FileInfo(BaseModel):
+    name: str
+    path: str
+    type: Literal["file", "dir", "symlink", "other"]
+    size: int
+    mode: str
+    modified: float
+    symlink_target: str | None = None
+
+
+class WriteFileRequest(_Request):
+    path: str = Field(min_length=1)
+    content: str
+    encoding: Literal["utf-8", "base64"] = "utf-8"
+    append: bool = False
+    mode: Annotated[str, Field(pattern=r"^0?o?[0-7]{3,4}$")] | None = None
+    """Permission bits in octal, e.g. "755"."""
+
+
+class MoveRequest(_Request):
+    source: str = Field(min_length=1)
+    destination: str = Field(min_length=1)
+    overwrite: bool = False
+
+
+class FileContent(BaseModel):
+    path: str
+    content: str
+    encoding: Literal["utf-8", "base64"]
+
+
+# ---- desktop ----------------------------------------------------------------------------
+
+
+class ClipboardContent(BaseModel):
+    text: str
+
+
+class OpenRequest(_Request):
+    target: str = Field(min_length=1)
+    """A URL or a file path."""
+
+
+class LaunchRequest(_Request):
+    command: str | Annotated[list[str], Field(min_length=1)]
+    """An application name ("xfce4-terminal") or an argv list."""
+
+
+class Launched(BaseModel):
+    pid: int
+
+
+class Window(BaseModel):
+    id: int
+    title: str
+    wm_class: str
+    pid: int | None
+    x: int
+    y: int
+    width: int
+    height: int
+    active: bool
+
+
+class Size(BaseModel):
+    width: int
+    height: int
+
+
+class Info(BaseModel):
+    display: str
+    screen: Size
+    versions: dict[str, str]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    components: dict[str, str]

@@ -1,0 +1,29 @@
+"""Bearer-token authentication for every route but /health."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..errors import AuthenticationError
+
+# auto_error=False: a missing token gets deskbox's own 401 body, not FastAPI's 403.
+bearer = HTTPBearer(auto_error=False, description="The sandbox token (DESKBOX_TOKEN)")
+
+
+def require_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    """Reject the request unless it carries the server's token.
+
+    The comparison is constant-time so a caller cannot learn the token byte by byte.
+    The token is never accepted in a query string, which would end up in access logs.
+    """
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationError("missing bearer token: send 'Authorization: Bearer <token>'")
+    expected: str = request.app.state.token
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise AuthenticationError("invalid token")

@@ -1,0 +1,78 @@
+"""One JSON error shape for every failure, and the handlers that produce it.
+
+    {"error": {"type": "invalid_request", "message": "...", "details": [{"loc": [...], "msg": "..."}]}}
+
+Validation errors become 422s naming each field; deskbox errors carry their own status;
+anything unexpected is logged and becomes a 500 that still has this shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import ActionFailedError, DeskboxError
+from ..models import ErrorBody, ErrorDetail, ErrorInfo
+
+log = logging.getLogger("deskbox.server")
+
+
+def error_response(status: int, info: ErrorInfo, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(ErrorBody(error=info).model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def _detail(error: dict[str, Any]) -> ErrorDetail:
+    loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
+    if error.get("type") == "union_tag_invalid":
+        loc.append("type")
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return ErrorDetail(loc=loc, msg=message, type=str(error.get("type", "value_error")))
+
+
+def validation_message(details: list[ErrorDetail]) -> str:
+    parts = [f"{'.'.join(str(p) for p in d.loc) or 'body'}: {d.msg}" for d in details[:5]]
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return "; ".join(parts) + more
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [_detail(error) for error in exc.errors()]
+    info = ErrorInfo(type="invalid_request", message=validation_message(details), details=details)
+    return error_response(422, info)
+
+
+async def _on_deskbox_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DeskboxError)
+    details = [ErrorDetail.model_validate(d) for d in exc.details if "msg" in d]
+    info = ErrorInfo(type=exc.error_type, message=exc.message, details=details)
+    if isinstance(exc, ActionFailedError):
+        info.failed_index = exc.index
+        info.results = exc.results
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if exc.status_code >= 500:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return error_response(exc.status_code, info, headers)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, ErrorInfo(type=kind, message=str(exc.detail)))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error in %s %s", request.method, request.url.path)
+    return error_response(500, ErrorInfo(type="internal_error", message=f"internal error: {type(exc).__name__}"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(DeskboxError, _on_deskbox_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,44 @@
+"""POST /actions: one action or a batch, optionally answered with a screenshot."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+
+from ...actions import ActionRequest, ActionResponse, out_of_bounds
+from ...desktop import Desktop, image_model, run_actions
+from ...errors import InvalidActionError
+from ..deps import get_desktop
+from .screenshot import Options, take_screenshot
+
+router = APIRouter(tags=["actions"])
+
+
+@router.post("/actions", response_model=ActionResponse, response_model_exclude_none=True)
+async def act(
+    request: Annotated[ActionRequest, Body()],
+    desktop: Annotated[Desktop, Depends(get_desktop)],
+    options: Options,
+    screenshot_after: bool = False,
+) -> ActionResponse:
+    """Run one action, or a batch in order, on the desktop.
+
+    Every coordinate is checked against the screen before anything runs, so a bad batch
+    has no partial effect. A batch stops at the first action that fails at run time; the
+    error names it by index. With ``screenshot_after``, the response carries the screen
+    as it is after the actions, encoded with the screenshot query parameters.
+    """
+    width, height = await desktop.screen_size()
+    problems = list(out_of_bounds(request, width, height))
+    if problems:
+        details = [
+            {"loc": ["body", *loc], "msg": message, "type": "out_of_screen"} for loc, message in problems
+        ]
+        message = "; ".join(".".join(map(str, ["body", *loc])) + f": {msg}" for loc, msg in problems[:5])
+        raise InvalidActionError(message, details=details)
+    results = await run_actions(desktop, request)
+    response = ActionResponse(ok=True, results=results)
+    if screenshot_after:
+        response.screenshot = image_model(await take_screenshot(desktop, options))
+    return response

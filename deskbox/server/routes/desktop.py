@@ -1,0 +1,63 @@
+"""The desktop around the actions: screen, cursor, clipboard, windows, apps."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from ...desktop import Desktop
+from ...models import ClipboardContent, LaunchRequest, Launched, OpenRequest, Size, Window
+from ...actions import Point
+from ..deps import get_desktop
+
+router = APIRouter(tags=["desktop"])
+DesktopDep = Annotated[Desktop, Depends(get_desktop)]
+
+
+@router.get("/screen", response_model=Size)
+async def screen(desktop: DesktopDep) -> Size:
+    width, height = await desktop.screen_size()
+    return Size(width=width, height=height)
+
+
+@router.get("/cursor", response_model=Point)
+async def cursor(desktop: DesktopDep) -> Point:
+    x, y = await desktop.cursor_position()
+    return Point(x=x, y=y)
+
+
+@router.get("/clipboard", response_model=ClipboardContent)
+async def get_clipboard(desktop: DesktopDep) -> ClipboardContent:
+    return ClipboardContent(text=await desktop.get_clipboard())
+
+
+@router.put("/clipboard", response_model=ClipboardContent)
+async def set_clipboard(content: ClipboardContent, desktop: DesktopDep) -> ClipboardContent:
+    await desktop.set_clipboard(content.text)
+    return content
+
+
+@router.get("/windows", response_model=list[Window])
+async def list_windows(desktop: DesktopDep) -> list[Window]:
+    """Top-level windows with their titles; ``active`` marks the focused one."""
+    return [Window.model_validate(w, from_attributes=True) for w in await desktop.list_windows()]
+
+
+@router.post("/windows/{window_id}/focus", status_code=204)
+async def focus_window(window_id: int, desktop: DesktopDep) -> None:
+    await desktop.focus_window(window_id)
+
+
+@router.post("/open", response_model=Launched)
+async def open_target(request: OpenRequest, desktop: DesktopDep) -> Launched:
+    """Open a URL or a file with the desktop's default application."""
+    return Launched(pid=await desktop.open(request.target))
+
+
+@router.post("/launch", response_model=Launched)
+async def launch(request: LaunchRequest, desktop: DesktopDep) -> Launched:
+    """Start an application on the desktop, detached from the server."""
+    argv = shlex.split(request.command) if isinstance(request.command, str) else request.command
+    return Launched(pid=await desktop.launch(argv))
