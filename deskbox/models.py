@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from .actions import ActionResult
 
@@ -44,8 +46,19 @@ class ErrorBody(BaseModel):
 # ---- shell ------------------------------------------------------------------------------
 
 
+def _check_command(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(arg, str) for arg in value):
+        return value
+    raise ValueError("give a shell string or a non-empty list of strings (argv)")
+
+
+Command = Annotated[str | list[str], BeforeValidator(_check_command)]
+
+
 class CommandRequest(_Request):
-    cmd: str | Annotated[list[str], Field(min_length=1)]
+    cmd: Command
     """A shell string run by /bin/sh -c, or an argv list run directly."""
     timeout: Annotated[float, Field(gt=0, le=MAX_COMMAND_TIMEOUT)] | None = 60.0
     """Seconds before the whole process group is killed; null for no limit."""
@@ -144,7 +157,7 @@ class OpenRequest(_Request):
 
 
 class LaunchRequest(_Request):
-    command: str | Annotated[list[str], Field(min_length=1)]
+    command: Command
     """An application name ("xfce4-terminal") or an argv list."""
 
 

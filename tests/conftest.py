@@ -7,6 +7,7 @@ coordinates. Each test that uses ``page`` gets the recorder page loaded afresh.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +18,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from deskbox.desktop import Desktop
+from deskbox.actions import Move
+from deskbox.desktop import Desktop, run_actions
 from deskbox.desktop.session import DesktopSession
 from deskbox.server import Settings, create_app
 
@@ -93,8 +95,16 @@ async def page(browser_page: Any, desktop: Desktop) -> Any:
     """The recorder page, freshly loaded and focused, covering the whole screen."""
     await browser_page.goto((ASSETS / "recorder.html").as_uri())
     await browser_page.bring_to_front()
-    # Chromium drops input that arrives before a new document's first frame is painted.
-    await browser_page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     size = await browser_page.evaluate("[window.innerWidth, window.innerHeight, window.screenX, window.screenY]")
     assert size == [WIDTH, HEIGHT, 0, 0], f"Chromium is not covering the screen: {size}"
+    # Chromium drops input that arrives before a new document is painted and hit-test
+    # ready. Wiggle the pointer until the page sees it, then start from a clean record.
+    for attempt in range(100):
+        await run_actions(desktop, Move(x=20 + attempt % 2, y=20))
+        if await browser_page.evaluate("window.path.length > 0"):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("the recorder page never received pointer input")
+    await browser_page.evaluate("window.events = []; window.path = []")
     return browser_page

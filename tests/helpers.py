@@ -47,3 +47,9 @@ async def screenshot(client: httpx.AsyncClient, **params: Any) -> Image.Image:
 async def events(page: Any, kind: str | None = None) -> list[dict[str, Any]]:
     recorded: list[dict[str, Any]] = await page.evaluate("window.events")
     return [e for e in recorded if kind is None or e["type"] == kind]
+
+
+async def focus_text_field(client: httpx.AsyncClient, page: Any) -> None:
+    """Click the recorder page's textarea and wait until it has the focus."""
+    await act(client, type="click", x=300, y=175)
+    await eventually(lambda: page.evaluate("document.activeElement.id"), lambda v: v == "text")

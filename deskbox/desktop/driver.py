@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from ..actions import Image, ImageFormat, Region, ScreenshotOptions
-from ..errors import InvalidActionError
+from ..errors import DesktopUnavailableError, InvalidActionError
 from . import clipboard
 from .capture import Encoded, Frame, Grabber, encode, target_size
 from .input import XInput
@@ -96,8 +96,21 @@ class Desktop:
     async def get_clipboard(self) -> str:
         return await clipboard.get_clipboard(self.display)
 
+    def _clipboard_owner(self) -> int:
+        conn = self.xthread.connection
+        owner = conn.get_selection_owner(conn.intern_atom("CLIPBOARD"))
+        return int(owner.id) if hasattr(owner, "id") else int(owner)
+
     async def set_clipboard(self, text: str) -> None:
+        before = await self.xthread.call(self._clipboard_owner)
         await clipboard.set_clipboard(self.display, text)
+        # xclip's parent exits before its child's claim on the selection has reached
+        # the server; wait for the owner to change so a paste right after sees the text.
+        deadline = time.monotonic() + clipboard.CLIPBOARD_TIMEOUT
+        while await self.xthread.call(self._clipboard_owner) in (before, 0):
+            if time.monotonic() > deadline:
+                raise DesktopUnavailableError("xclip did not take the clipboard in time")
+            await asyncio.sleep(0.002)
 
     def _spawn(self, argv: Sequence[str]) -> int:
         """Start a GUI program detached from the server, and return its pid."""

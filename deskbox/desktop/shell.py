@@ -15,6 +15,8 @@ import os
 import pwd
 import secrets
 import signal
+import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,6 +150,7 @@ class ProcessManager:
     def __init__(self, display: str | None = None) -> None:
         self._display = display
         self._processes: dict[str, Process] = {}
+        self._supervisors: set[asyncio.Task[None]] = set()
 
     def get(self, process_id: str) -> Process:
         try:
@@ -198,10 +201,10 @@ class ProcessManager:
             raise _field_error("cwd", f"{cwd!r} is not a directory")
         started_at = time.monotonic()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 cwd=workdir, env=child_env, start_new_session=True,
                 user=identity.pw_uid if identity is not None else None,
                 group=identity.pw_gid if identity is not None else None,
@@ -213,11 +216,13 @@ class ProcessManager:
             raise PermissionDeniedError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
         process = Process(
             id=secrets.token_hex(6), command=command if isinstance(command, str) else argv,
-            pid=proc.pid, started_at=started_at, timeout=timeout,
+            pid=popen.pid, started_at=started_at, timeout=timeout,
         )
         if background:
             self._remember(process)
-        asyncio.get_running_loop().create_task(_supervise(proc, process, stdin))
+        task = asyncio.get_running_loop().create_task(_supervise(popen, process, stdin))
+        self._supervisors.add(task)
+        task.add_done_callback(self._supervisors.discard)
         return process
 
     def _remember(self, process: Process) -> None:
@@ -249,36 +254,93 @@ def _identity(user: str | None) -> pwd.struct_passwd | None:
     return identity
 
 
-async def _pump(stream: asyncio.StreamReader, buffer: OutputBuffer, process: Process) -> None:
-    while chunk := await stream.read(65536):
-        buffer.append(chunk)
-        await process._notify()
-
-
-async def _supervise(proc: asyncio.subprocess.Process, process: Process, stdin: str | None) -> None:
-    assert proc.stdout is not None and proc.stderr is not None
-    pumps = [
-        asyncio.ensure_future(_pump(proc.stdout, process.stdout, process)),
-        asyncio.ensure_future(_pump(proc.stderr, process.stderr, process)),
-    ]
-    if stdin is not None and proc.stdin is not None:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            proc.stdin.write(stdin.encode("utf-8"))
-            await proc.stdin.drain()
-        proc.stdin.close()
+def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Event) -> None:
+    """Reader callback: move what the pipe has into the buffer."""
     try:
-        await asyncio.wait_for(proc.wait(), process.timeout)
-    except TimeoutError:
-        process.timed_out = True
-        process.signal(signal.SIGKILL)
-        await proc.wait()
+        chunk = os.read(fd, 65536)
+    except BlockingIOError:
+        return
+    except OSError:
+        chunk = b""
+    if chunk:
+        buffer.append(chunk)
+        asyncio.ensure_future(process._notify())
+    else:
+        asyncio.get_running_loop().remove_reader(fd)
+        eof.set()
+
+
+async def _exited(pid: int, popen: subprocess.Popen[bytes]) -> int:
+    """Wait for the process itself to end, whoever still holds its pipes.
+
+    A pidfd becomes readable when the process exits; asyncio's own subprocess wait
+    would also wait for every pipe to close, which a backgrounded grandchild can delay
+    forever.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:  # kernels before 5.3: wait in a thread of our own
+        done: asyncio.Future[int] = loop.create_future()
+        threading.Thread(
+            target=lambda: loop.call_soon_threadsafe(done.set_result, popen.wait()), daemon=True
+        ).start()
+        return await done
+    exited: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+    try:
+        await exited
     finally:
-        _, pending = await asyncio.wait(pumps, timeout=DRAIN_AFTER_EXIT)
-        for pump in pending:
-            pump.cancel()
-        code = proc.returncode if proc.returncode is not None else -1
-        # Report a death by signal N as 128 + N, the way shells do.
-        process.exit_code = 128 - code if code < 0 else code
-        process.finished_at = time.monotonic()
-        process._done.set()
-        await process._notify()
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    return popen.wait()
+
+
+async def _feed(popen: subprocess.Popen[bytes], data: str) -> None:
+    assert popen.stdin is not None
+    stdin = popen.stdin
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, ValueError):
+            stdin.write(data.encode("utf-8"))
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    await asyncio.to_thread(write)
+
+
+async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: str | None) -> None:
+    loop = asyncio.get_running_loop()
+    assert popen.stdout is not None and popen.stderr is not None
+    pipes = [(popen.stdout, process.stdout, asyncio.Event()), (popen.stderr, process.stderr, asyncio.Event())]
+    for pipe, buffer, eof in pipes:
+        os.set_blocking(pipe.fileno(), False)
+        loop.add_reader(pipe.fileno(), _read_into, pipe.fileno(), buffer, process, eof)
+    feeding = asyncio.ensure_future(_feed(popen, stdin)) if stdin is not None else None
+    killer = None
+    if process.timeout is not None:
+        def on_timeout() -> None:
+            process.timed_out = True
+            process.signal(signal.SIGKILL)
+
+        killer = loop.call_later(process.timeout, on_timeout)
+    try:
+        code = await _exited(popen.pid, popen)
+    finally:
+        if killer is not None:
+            killer.cancel()
+        draining = [asyncio.ensure_future(eof.wait()) for _, _, eof in pipes]
+        await asyncio.wait(draining, timeout=DRAIN_AFTER_EXIT)
+        for waiter in draining:
+            waiter.cancel()
+        for pipe, _, eof in pipes:
+            if not eof.is_set():
+                loop.remove_reader(pipe.fileno())
+            pipe.close()
+        if feeding is not None:
+            feeding.cancel()
+    # Report a death by signal N as 128 + N, the way shells do.
+    process.exit_code = 128 - code if code < 0 else code
+    process.finished_at = time.monotonic()
+    process._done.set()
+    await process._notify()

@@ -28,9 +28,11 @@ def error_response(status: int, info: ErrorInfo, headers: dict[str, str] | None 
 
 def _detail(error: dict[str, Any]) -> ErrorDetail:
     loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
-    if error.get("type") == "union_tag_invalid":
-        loc.append("type")
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append("type")
+    if error.get("type") == "union_tag_not_found":
+        message = "missing 'type': name the action, e.g. \"click\""
     return ErrorDetail(loc=loc, msg=message, type=str(error.get("type", "value_error")))
 
 

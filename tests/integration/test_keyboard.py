@@ -8,22 +8,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import act, events, eventually
+from tests.helpers import act, events, eventually, focus_text_field
 
 pytestmark = pytest.mark.integration
 
-TEXT_FIELD = (300, 175)  # the #text textarea
 UNICODE = "héllo → 日本語 ✓ 🙂"
 
 
 async def field_value(page: Any) -> str:
     value: str = await page.eval_on_selector("#text", "e => e.value")
     return value
-
-
-async def focus_field(client: httpx.AsyncClient, page: Any) -> None:
-    await act(client, type="click", x=TEXT_FIELD[0], y=TEXT_FIELD[1])
-    await eventually(lambda: page.evaluate("document.activeElement.id"), lambda v: v == "text")
 
 
 @pytest.mark.parametrize(
@@ -39,7 +33,7 @@ async def focus_field(client: httpx.AsyncClient, page: Any) -> None:
     ids=["issue-example", "ascii", "newlines", "latin", "scripts", "emoji"],
 )
 async def test_type_lands_exactly(client: httpx.AsyncClient, page: Any, text: str) -> None:
-    await focus_field(client, page)
+    await focus_text_field(client, page)
     await act(client, type="type", text=text)
     assert await eventually(lambda: field_value(page), lambda v: v == text) == text
 
@@ -48,13 +42,13 @@ async def test_type_more_distinct_characters_than_spare_keycodes(client: httpx.A
     # 60 distinct CJK characters: more than the Xvfb keymap's spare keycodes, so the
     # bindings are reused within one text.
     text = "".join(chr(0x4E00 + i * 7) for i in range(60))
-    await focus_field(client, page)
+    await focus_text_field(client, page)
     await act(client, type="type", text=text)
     assert await eventually(lambda: field_value(page), lambda v: v == text, timeout=10) == text
 
 
 async def test_tab_is_typed_as_the_tab_key(client: httpx.AsyncClient, page: Any) -> None:
-    await focus_field(client, page)
+    await focus_text_field(client, page)
     await act(client, type="type", text="a\tb")
     # In a textarea Tab moves the focus on, so "b" lands outside it: the key really was Tab.
     keys = await eventually(lambda: events(page, "keydown"), lambda e: len(e) >= 3)
@@ -66,7 +60,7 @@ async def test_tab_is_typed_as_the_tab_key(client: httpx.AsyncClient, page: Any)
     "keys", ["ctrl+a", ["ctrl", "a"], ["CTRL", "A"], "Control_L+a", "CTRL+A"], ids=str
 )
 async def test_key_combo_spellings(client: httpx.AsyncClient, page: Any, keys: Any) -> None:
-    await focus_field(client, page)
+    await focus_text_field(client, page)
     await act(client, type="type", text="select me")
     await act(client, type="key", keys=keys)
     await act(client, type="key", keys="BackSpace")
@@ -87,14 +81,14 @@ async def test_key_names_reach_the_page(client: httpx.AsyncClient, page: Any, ke
 
 
 async def test_key_repeat(client: httpx.AsyncClient, page: Any) -> None:
-    await focus_field(client, page)
+    await focus_text_field(client, page)
     await act(client, type="type", text="abcdef")
     await act(client, type="key", keys="BackSpace", repeat=4)
     assert await eventually(lambda: field_value(page), lambda v: v == "ab") == "ab"
 
 
 async def test_key_down_holds_until_key_up(client: httpx.AsyncClient, page: Any) -> None:
-    await focus_field(client, page)
+    await focus_text_field(client, page)
     await act(client, type="key_down", key="shift")
     await act(client, type="key", keys="a")
     await act(client, type="key", keys="b")
