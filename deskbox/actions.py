@@ -233,8 +233,21 @@ class Zoom(_Model):
 
 
 Action = Annotated[
-    Move | Click | MouseDown | MouseUp | Drag | Scroll | Key | KeyDown | KeyUp | HoldKey
-    | Type | Wait | Screenshot | CursorPosition | Zoom,
+    Move
+    | Click
+    | MouseDown
+    | MouseUp
+    | Drag
+    | Scroll
+    | Key
+    | KeyDown
+    | KeyUp
+    | HoldKey
+    | Type
+    | Wait
+    | Screenshot
+    | CursorPosition
+    | Zoom,
     Field(discriminator="type"),
 ]
 
@@ -253,9 +266,9 @@ ActionRequest = Annotated[Action | Batch, Field(discriminator="type")]
 def out_of_bounds(action: Any, width: int, height: int) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Yield (field location, message) for every coordinate of ``action`` off a screen."""
 
-    def check(loc: tuple[str | int, ...], x: int | None, y: int | None) -> Iterator[
-        tuple[tuple[str | int, ...], str]
-    ]:
+    def check(
+        loc: tuple[str | int, ...], x: int | None, y: int | None
+    ) -> Iterator[tuple[tuple[str | int, ...], str]]:
         if x is not None and x >= width:
             yield (*loc, "x"), f"x={x} is outside the screen (0..{width - 1})"
         if y is not None and y >= height:
@@ -273,9 +286,12 @@ def out_of_bounds(action: Any, width: int, height: int) -> Iterator[tuple[tuple[
     elif isinstance(action, Screenshot | Zoom) and action.region is not None:
         region = action.region
         if region.x + region.width > width or region.y + region.height > height:
-            yield ("region",), (
-                f"region {region.width}x{region.height}+{region.x}+{region.y} "
-                f"does not fit the {width}x{height} screen"
+            yield (
+                ("region",),
+                (
+                    f"region {region.width}x{region.height}+{region.x}+{region.y} "
+                    f"does not fit the {width}x{height} screen"
+                ),
             )
 
 

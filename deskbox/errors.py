@@ -74,7 +74,7 @@ class ConflictError(DeskboxError):
     error_type = "conflict"
 
 
-class TimeoutError(DeskboxError, builtins.TimeoutError):  # noqa: A001 - deskbox.TimeoutError by design
+class TimeoutError(DeskboxError, builtins.TimeoutError):
     status_code = 504
     error_type = "timeout"
 
@@ -117,9 +117,18 @@ class BackendError(DeskboxError):
 ERROR_TYPES: dict[str, type[DeskboxError]] = {
     cls.error_type: cls
     for cls in (
-        DeskboxError, InvalidActionError, AuthenticationError, PermissionDeniedError,
-        NotFoundError, SandboxNotFoundError, ConflictError, TimeoutError, CommandExitError,
-        DesktopUnavailableError, ActionFailedError, BackendError,
+        DeskboxError,
+        InvalidActionError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        SandboxNotFoundError,
+        ConflictError,
+        TimeoutError,
+        CommandExitError,
+        DesktopUnavailableError,
+        ActionFailedError,
+        BackendError,
     )
 }
 """The class for each JSON error ``type``, for clients turning a response back into one."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._keysyms import KEYSYMS
 
+# fmt: off
 ALIASES: dict[str, str] = {
     "enter": "Return", "return": "Return", "ret": "Return", "newline": "Return",
     "esc": "Escape", "escape": "Escape",
@@ -39,6 +40,7 @@ ALIASES: dict[str, str] = {
     "medianext": "XF86AudioNext", "mediaprev": "XF86AudioPrev",
     "browserback": "XF86Back", "browserforward": "XF86Forward",
 }
+# fmt: on
 
 _BY_LOWER: dict[str, str] = {}
 for _name in sorted(KEYSYMS, key=lambda n: (n.lower(), n != n.lower())):
@@ -47,8 +49,21 @@ for _name in sorted(KEYSYMS, key=lambda n: (n.lower(), n != n.lower())):
 _CONTROL_CHARS = {"\n": "Return", "\r": "Return", "\t": "Tab", "\b": "BackSpace", "\x1b": "Escape"}
 
 MODIFIERS = frozenset(
-    {"Control_L", "Control_R", "Shift_L", "Shift_R", "Alt_L", "Alt_R", "Super_L", "Super_R",
-     "Meta_L", "Meta_R", "ISO_Level3_Shift", "Hyper_L", "Hyper_R"}
+    {
+        "Control_L",
+        "Control_R",
+        "Shift_L",
+        "Shift_R",
+        "Alt_L",
+        "Alt_R",
+        "Super_L",
+        "Super_R",
+        "Meta_L",
+        "Meta_R",
+        "ISO_Level3_Shift",
+        "Hyper_L",
+        "Hyper_R",
+    }
 )
 
 

@@ -27,9 +27,16 @@ ASSETS = Path(__file__).parent / "assets"
 TOKEN = "test-token-" + os.urandom(8).hex()
 CHROMIUM = os.environ.get("DESKBOX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--kiosk", "--window-position=0,0", "--disable-gpu",
-    "--password-store=basic", "--disable-features=Translate", "--disable-smooth-scrolling",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--kiosk",
+    "--window-position=0,0",
+    "--disable-gpu",
+    "--password-store=basic",
+    "--disable-features=Translate",
+    "--disable-smooth-scrolling",
 ]
 WIDTH, HEIGHT = 1280, 800
 
@@ -81,8 +88,11 @@ async def browser_page(display: str, tmp_path_factory: pytest.TempPathFactory) -
         # Only the persistent context's own window honours --kiosk; new contexts get a
         # normal window with borders and a toolbar.
         context = await playwright.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("chromium-profile"), executable_path=CHROMIUM, headless=False,
-            no_viewport=True, args=[*CHROMIUM_FLAGS, f"--window-size={WIDTH},{HEIGHT}"],
+            tmp_path_factory.mktemp("chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=False,
+            no_viewport=True,
+            args=[*CHROMIUM_FLAGS, f"--window-size={WIDTH},{HEIGHT}"],
             env={**os.environ, "DISPLAY": display},
         )
         page = context.pages[0] if context.pages else await context.new_page()
@@ -95,7 +105,9 @@ async def page(browser_page: Any, desktop: Desktop) -> Any:
     """The recorder page, freshly loaded and focused, covering the whole screen."""
     await browser_page.goto((ASSETS / "recorder.html").as_uri())
     await browser_page.bring_to_front()
-    size = await browser_page.evaluate("[window.innerWidth, window.innerHeight, window.screenX, window.screenY]")
+    size = await browser_page.evaluate(
+        "[window.innerWidth, window.innerHeight, window.screenX, window.screenY]"
+    )
     assert size == [WIDTH, HEIGHT, 0, 0], f"Chromium is not covering the screen: {size}"
     # Chromium drops input that arrives before a new document is painted and hit-test
     # ready. Wiggle the pointer until the page sees it, then start from a clean record.

@@ -6,6 +6,13 @@ from .executor import run_action, run_actions
 from .windows import WindowInfo
 
 __all__ = [
-    "Desktop", "Encoded", "Frame", "WindowInfo", "encode", "fast_png", "image_model", "run_action",
+    "Desktop",
+    "Encoded",
+    "Frame",
+    "WindowInfo",
+    "encode",
+    "fast_png",
+    "image_model",
+    "run_action",
     "run_actions",
 ]

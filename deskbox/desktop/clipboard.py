@@ -30,11 +30,18 @@ def _xclip() -> str:
 
 async def get_clipboard(display: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        _xclip(), "-selection", "clipboard", "-o", "-target", "UTF8_STRING",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=_env(display),
+        _xclip(),
+        "-selection",
+        "clipboard",
+        "-o",
+        "-target",
+        "UTF8_STRING",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env(display),
     )
     try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(), CLIPBOARD_TIMEOUT)
+        stdout, _ = await asyncio.wait_for(proc.communicate(), CLIPBOARD_TIMEOUT)
     except TimeoutError:
         proc.kill()
         raise DeskboxError("the clipboard owner did not answer in time") from None
@@ -48,9 +55,17 @@ async def set_clipboard(display: str, text: str) -> None:
     # xclip forks a child that serves the selection; it must not inherit our pipes,
     # or waiting for the command would wait for the clipboard to be replaced.
     proc = await asyncio.create_subprocess_exec(
-        _xclip(), "-selection", "clipboard", "-i", "-target", "UTF8_STRING",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, env=_env(display), start_new_session=True,
+        _xclip(),
+        "-selection",
+        "clipboard",
+        "-i",
+        "-target",
+        "UTF8_STRING",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=_env(display),
+        start_new_session=True,
     )
     try:
         await asyncio.wait_for(proc.communicate(text.encode("utf-8")), CLIPBOARD_TIMEOUT)

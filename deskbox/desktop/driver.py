@@ -116,8 +116,11 @@ class Desktop:
         """Start a GUI program detached from the server, and return its pid."""
         try:
             proc = subprocess.Popen(
-                list(argv), env={**os.environ, "DISPLAY": self.display},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                list(argv),
+                env={**os.environ, "DISPLAY": self.display},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
         except FileNotFoundError:
@@ -139,6 +142,8 @@ class Desktop:
 
 def image_model(encoded: Encoded) -> Image:
     return Image(
-        format=encoded.format, width=encoded.width, height=encoded.height,
+        format=encoded.format,
+        width=encoded.width,
+        height=encoded.height,
         data=base64.b64encode(encoded.data).decode("ascii"),
     )

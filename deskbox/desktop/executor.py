@@ -65,7 +65,9 @@ async def run_action(desktop: Desktop, index: int, action: Action) -> ActionResu
             x, y = await desktop.cursor_position()
             result.cursor = Point(x=x, y=y)
         case Zoom():
-            encoded = await desktop.zoom(action.region, action.width, action.height, action.format, action.quality)
+            encoded = await desktop.zoom(
+                action.region, action.width, action.height, action.format, action.quality
+            )
             result.image = image_model(encoded)
     return result
 
@@ -86,6 +88,8 @@ async def run_actions(desktop: Desktop, request: Action | Batch) -> list[ActionR
         except (DeskboxError, ValueError, OSError) as exc:
             raise ActionFailedError(
                 f"action {index} ({action.type}) failed: {exc}",
-                index=index, action_type=action.type, results=results,
+                index=index,
+                action_type=action.type,
+                results=results,
             ) from exc
     return results

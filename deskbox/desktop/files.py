@@ -153,7 +153,9 @@ class AtomicWriter:
             if self.path.is_dir():
                 raise IsADirectoryError(path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            fd, temp_name = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+            )
         self._temp = Path(temp_name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
         self.size = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from Xlib import X
+from Xlib import display as xdisplay
 from Xlib.ext import xtest
 
 from ..actions import MouseButton
@@ -44,7 +45,7 @@ class XInput:
         self._held_keys.clear()
 
     @property
-    def _conn(self):  # type: ignore[no-untyped-def]
+    def _conn(self) -> xdisplay.Display:
         return self._xthread.connection
 
     def _fake(
@@ -89,7 +90,11 @@ class XInput:
             self._fake(X.MotionNotify, x=x, y=y)
 
     def click(
-        self, x: int | None, y: int | None, button: MouseButton, count: int,
+        self,
+        x: int | None,
+        y: int | None,
+        button: MouseButton,
+        count: int,
         modifiers: Sequence[str] = (),
     ) -> None:
         self._move_if(x, y)
@@ -257,4 +262,3 @@ def _chunks_within(text: str, keymap: Keymap) -> Iterable[str]:
                 start, borrowing = index, set()
             borrowing.add(keysym)
     yield text[start:]
-

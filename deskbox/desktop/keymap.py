@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from Xlib import X
 from Xlib import display as xdisplay
 
-
 REBIND_GRACE_SECONDS = 0.1
 """How long after its last use a borrowed keycode may be rebound to another keysym."""
 
@@ -69,8 +68,7 @@ class Keymap:
         # A borrowed keycode has symbols now, so it is not spare; it stays ours while the
         # server still maps it to what we bound.
         self._borrowed = OrderedDict(
-            (sym, code) for sym, code in self._borrowed.items()
-            if sym in index and index[sym].keycode == code
+            (sym, code) for sym, code in self._borrowed.items() if sym in index and index[sym].keycode == code
         )
         self._spare = spare
         self._index = index

@@ -48,7 +48,9 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def start_xvfb(width: int, height: int, depth: int = 24, timeout: float = 10.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_xvfb(
+    width: int, height: int, depth: int = 24, timeout: float = 10.0
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start Xvfb on a free display; returns the process and ":N" once it accepts clients."""
     if shutil.which("Xvfb") is None:
         raise DesktopUnavailableError("Xvfb is not installed (Debian package: xvfb)")
@@ -57,10 +59,24 @@ def start_xvfb(width: int, height: int, depth: int = 24, timeout: float = 10.0) 
         proc = subprocess.Popen(
             # -noreset: without it, the server resets when its last client leaves, and a
             # window manager starting at that moment can be lost.
-            ["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x{depth}",
-             "-nolisten", "tcp", "-noreset", "+extension", "RANDR"],
-            pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                "Xvfb",
+                "-displayfd",
+                str(write_end),
+                "-screen",
+                "0",
+                f"{width}x{height}x{depth}",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+                "+extension",
+                "RANDR",
+            ],
+            pass_fds=(write_end,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
     finally:
         os.close(write_end)
@@ -122,8 +138,12 @@ class DesktopSession:
 
     def _spawn(self, argv: list[str], **env: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            argv, env={**os.environ, "DISPLAY": self.display, **env}, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            argv,
+            env={**os.environ, "DISPLAY": self.display, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self._processes.append(proc)
         return proc
@@ -162,11 +182,23 @@ class DesktopSession:
         if shutil.which("x11vnc") is None:
             raise DesktopUnavailableError("x11vnc is not installed")
         self.vnc_port = free_port()
-        argv = ["x11vnc", "-display", self.display, "-localhost", "-rfbport", str(self.vnc_port),
-                "-forever", "-shared", "-noxdamage", "-quiet"]
+        argv = [
+            "x11vnc",
+            "-display",
+            self.display,
+            "-localhost",
+            "-rfbport",
+            str(self.vnc_port),
+            "-forever",
+            "-shared",
+            "-noxdamage",
+            "-quiet",
+        ]
         if self.vnc_password:
             # x11vnc reads the password from a file so it never shows in `ps`.
-            path = Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"deskbox-vnc-{os.getpid()}-{self.vnc_port}"
+            path = (
+                Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"deskbox-vnc-{os.getpid()}-{self.vnc_port}"
+            )
             path.write_text(self.vnc_password + "\n")
             path.chmod(0o600)
             argv += ["-passwdfile", f"rm:{path}"]
@@ -176,8 +208,15 @@ class DesktopSession:
         novnc = find_novnc()
         if novnc is not None and shutil.which("websockify"):
             self.viewer_port = free_port()
-            self._spawn(["websockify", "--web", str(novnc), f"127.0.0.1:{self.viewer_port}",
-                         f"127.0.0.1:{self.vnc_port}"])
+            self._spawn(
+                [
+                    "websockify",
+                    "--web",
+                    str(novnc),
+                    f"127.0.0.1:{self.viewer_port}",
+                    f"127.0.0.1:{self.vnc_port}",
+                ]
+            )
 
     def stop(self) -> None:
         # Later processes depend on earlier ones (Xvfb first), so stop in reverse.

@@ -61,7 +61,7 @@ class OutputBuffer:
     def read(self, offset: int = 0) -> tuple[bytes, int]:
         """Bytes from ``offset`` on (or from the oldest kept byte), and the next offset."""
         offset = max(offset, self._start)
-        return bytes(self._data[offset - self._start:]), self.end
+        return bytes(self._data[offset - self._start :]), self.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +85,17 @@ class Process:
     exit_code: int | None = None
     timed_out: bool = False
     finished_at: float | None = None
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def running(self) -> bool:
         return not self._done.is_set()
 
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+    def _notify(self) -> None:
+        """Wake every follower; each waits on the event that was current when it read."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     def signal(self, signum: int = signal.SIGKILL) -> bool:
         """Signal the whole process group; False if it had already ended."""
@@ -127,14 +128,14 @@ class Process:
         decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in ("stdout", "stderr")}
         offsets = {"stdout": stdout_offset, "stderr": stderr_offset}
         while True:
-            async with self._changed:
-                chunks = {}
-                for name, buffer in (("stdout", self.stdout), ("stderr", self.stderr)):
-                    chunks[name], offsets[name] = buffer.read(offsets[name])
-                finished = not self.running
-                if not any(chunks.values()) and not finished:
-                    await self._changed.wait()
-                    continue
+            changed = self._changed
+            chunks = {}
+            for name, buffer in (("stdout", self.stdout), ("stderr", self.stderr)):
+                chunks[name], offsets[name] = buffer.read(offsets[name])
+            finished = not self.running
+            if not any(chunks.values()) and not finished:
+                await changed.wait()
+                continue
             for name, data in chunks.items():
                 text = decoders[name].decode(data, final=finished)
                 if text:
@@ -168,17 +169,30 @@ class ProcessManager:
         del self._processes[process_id]
 
     async def run(
-        self, command: str | Sequence[str], *, timeout: float | None = None, cwd: str | None = None,
-        env: Mapping[str, str] | None = None, user: str | None = None, stdin: str | None = None,
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+        stdin: str | None = None,
     ) -> CommandResult:
-        process = await self.start(command, timeout=timeout, cwd=cwd, env=env, user=user, stdin=stdin,
-                                   background=False)
+        process = await self.start(
+            command, timeout=timeout, cwd=cwd, env=env, user=user, stdin=stdin, background=False
+        )
         await process.wait()
         return process.result()
 
     async def start(
-        self, command: str | Sequence[str], *, timeout: float | None = None, cwd: str | None = None,
-        env: Mapping[str, str] | None = None, user: str | None = None, stdin: str | None = None,
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        user: str | None = None,
+        stdin: str | None = None,
         background: bool = True,
     ) -> Process:
         if isinstance(command, str):
@@ -204,19 +218,27 @@ class ProcessManager:
             popen = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=workdir, env=child_env, start_new_session=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=workdir,
+                env=child_env,
+                start_new_session=True,
                 user=identity.pw_uid if identity is not None else None,
                 group=identity.pw_gid if identity is not None else None,
-                extra_groups=os.getgrouplist(identity.pw_name, identity.pw_gid) if identity is not None else None,
+                extra_groups=os.getgrouplist(identity.pw_name, identity.pw_gid)
+                if identity is not None
+                else None,
             )
         except FileNotFoundError:
             raise _field_error("cmd", f"no such program: {argv[0]!r}") from None
         except PermissionError as exc:
             raise PermissionDeniedError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
         process = Process(
-            id=secrets.token_hex(6), command=command if isinstance(command, str) else argv,
-            pid=popen.pid, started_at=started_at, timeout=timeout,
+            id=secrets.token_hex(6),
+            command=command if isinstance(command, str) else argv,
+            pid=popen.pid,
+            started_at=started_at,
+            timeout=timeout,
         )
         if background:
             self._remember(process)
@@ -264,7 +286,7 @@ def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Eve
         chunk = b""
     if chunk:
         buffer.append(chunk)
-        asyncio.ensure_future(process._notify())
+        process._notify()
     else:
         asyncio.get_running_loop().remove_reader(fd)
         eof.set()
@@ -287,7 +309,12 @@ async def _exited(pid: int, popen: subprocess.Popen[bytes]) -> int:
         ).start()
         return await done
     exited: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(pidfd, on_exit)
     try:
         await exited
     finally:
@@ -319,6 +346,7 @@ async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: st
     feeding = asyncio.ensure_future(_feed(popen, stdin)) if stdin is not None else None
     killer = None
     if process.timeout is not None:
+
         def on_timeout() -> None:
             process.timed_out = True
             process.signal(signal.SIGKILL)
@@ -343,4 +371,4 @@ async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: st
     process.exit_code = 128 - code if code < 0 else code
     process.finished_at = time.monotonic()
     process._done.set()
-    await process._notify()
+    process._notify()

@@ -8,6 +8,7 @@ children that have a title. Methods must run on the display's X thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from Xlib import X, Xatom
 from Xlib import error as xerror
@@ -37,7 +38,7 @@ class Windows:
     def _atom(self, name: str) -> int:
         return int(self._xthread.connection.intern_atom(name))
 
-    def _root(self):  # type: ignore[no-untyped-def]
+    def _root(self) -> Any:
         return self._xthread.connection.screen().root
 
     def _window_ids(self) -> list[int]:
@@ -101,7 +102,8 @@ class Windows:
         root = self._root()
         # Ask the window manager (source 2 = a pager or tool acting for the user)...
         message = xevent.ClientMessage(
-            window=window, client_type=self._atom("_NET_ACTIVE_WINDOW"),
+            window=window,
+            client_type=self._atom("_NET_ACTIVE_WINDOW"),
             data=(32, [2, X.CurrentTime, 0, 0, 0]),
         )
         root.send_event(message, event_mask=X.SubstructureRedirectMask | X.SubstructureNotifyMask)

@@ -10,6 +10,7 @@ works again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,9 +54,7 @@ class XThread:
             try:
                 self._connection = xdisplay.Display(self.display_name)
             except Exception as exc:
-                raise DesktopUnavailableError(
-                    f"cannot open X display {self.display_name}: {exc}"
-                ) from exc
+                raise DesktopUnavailableError(f"cannot open X display {self.display_name}: {exc}") from exc
         return self._connection
 
     def _drop_connection(self) -> None:
@@ -63,10 +62,8 @@ class XThread:
         for reset in self._on_reconnect:
             reset()
         if connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # the socket is already dead; closing is best effort
                 connection.close()
-            except Exception:
-                pass  # the socket is already dead; closing is best effort
 
     def call_here(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the current thread, which must be the X thread."""
@@ -77,9 +74,7 @@ class XThread:
             raise
         except CONNECTION_ERRORS as exc:
             self._drop_connection()
-            raise DesktopUnavailableError(
-                f"lost the X display {self.display_name}: {exc}"
-            ) from exc
+            raise DesktopUnavailableError(f"lost the X display {self.display_name}: {exc}") from exc
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the X thread and await its result."""

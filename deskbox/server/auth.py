@@ -14,10 +14,13 @@ from ..errors import AuthenticationError
 bearer = HTTPBearer(auto_error=False, description="The sandbox token (DESKBOX_TOKEN)")
 
 
-def require_token(
+async def require_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     """Reject the request unless it carries the server's token.
+
+    Async on purpose: FastAPI runs plain ``def`` dependencies in a thread pool, and
+    that hop would cost more than everything else a small action does.
 
     The comparison is constant-time so a caller cannot learn the token byte by byte.
     The token is never accepted in a query string, which would end up in access logs.

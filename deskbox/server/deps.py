@@ -7,6 +7,6 @@ from fastapi import Request
 from ..desktop import Desktop
 
 
-def get_desktop(request: Request) -> Desktop:
+async def get_desktop(request: Request) -> Desktop:
     desktop: Desktop = request.app.state.desktop
     return desktop

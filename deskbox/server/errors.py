@@ -23,7 +23,9 @@ log = logging.getLogger("deskbox.server")
 
 
 def error_response(status: int, info: ErrorInfo, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(ErrorBody(error=info).model_dump(exclude_none=True), status_code=status, headers=headers)
+    return JSONResponse(
+        ErrorBody(error=info).model_dump(exclude_none=True), status_code=status, headers=headers
+    )
 
 
 def _detail(error: dict[str, Any]) -> ErrorDetail:
@@ -70,7 +72,9 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error in %s %s", request.method, request.url.path)
-    return error_response(500, ErrorInfo(type="internal_error", message=f"internal error: {type(exc).__name__}"))
+    return error_response(
+        500, ErrorInfo(type="internal_error", message=f"internal error: {type(exc).__name__}")
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -46,7 +46,12 @@ async def test_windows_list_titles_and_focus(client: httpx.AsyncClient, page: An
     assert browser, windows
     assert browser[0]["width"] == 1280
 
-    launched = (await client.post("/launch", json={"command": ["xmessage", "-name", "deskbox-probe", "-title", "Probe Window", "hello"]})).json()
+    launched = (
+        await client.post(
+            "/launch",
+            json={"command": ["xmessage", "-name", "deskbox-probe", "-title", "Probe Window", "hello"]},
+        )
+    ).json()
     try:
         probe = await eventually(
             lambda: client.get("/windows"),
@@ -57,12 +62,16 @@ async def test_windows_list_titles_and_focus(client: httpx.AsyncClient, page: An
 
         # Focus the browser, then the probe: the active flag follows.
         assert (await client.post(f"/windows/{browser[0]['id']}/focus")).status_code == 204
-        await eventually(lambda: client.get("/windows"), lambda r: _active_title(r).startswith("deskbox recorder"))
+        await eventually(
+            lambda: client.get("/windows"), lambda r: _active_title(r).startswith("deskbox recorder")
+        )
         assert (await client.post(f"/windows/{window['id']}/focus")).status_code == 204
         await eventually(lambda: client.get("/windows"), lambda r: _active_title(r) == "Probe Window")
     finally:
         os.kill(launched["pid"], signal.SIGTERM)
-    await eventually(lambda: client.get("/windows"), lambda r: all(w["title"] != "Probe Window" for w in r.json()))
+    await eventually(
+        lambda: client.get("/windows"), lambda r: all(w["title"] != "Probe Window" for w in r.json())
+    )
 
 
 def _active_title(response: httpx.Response) -> str:

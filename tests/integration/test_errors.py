@@ -33,14 +33,29 @@ BAD_ACTIONS = [
     ("x without y", {"type": "click", "x": 5}, ["body", "click"], "give both x and y"),
     ("negative wait", {"type": "wait", "duration": -1}, ["body", "wait", "duration"], "greater than"),
     ("absurd wait", {"type": "wait", "duration": 3600}, ["body", "wait", "duration"], "less than"),
-    ("absurd hold", {"type": "hold_key", "keys": "shift", "duration": 1e9}, ["body", "hold_key", "duration"], "less than"),
+    (
+        "absurd hold",
+        {"type": "hold_key", "keys": "shift", "duration": 1e9},
+        ["body", "hold_key", "duration"],
+        "less than",
+    ),
     ("unknown key", {"type": "key", "keys": "ctrl+flux"}, ["body", "key", "keys"], "unknown key name 'flux'"),
     ("unknown key in list", {"type": "key", "keys": ["ctrl", "nope"]}, ["body", "key", "keys"], "'nope'"),
-    ("unknown modifier", {"type": "click", "modifiers": ["hyperdrive"]}, ["body", "click", "modifiers"], "unknown key"),
+    (
+        "unknown modifier",
+        {"type": "click", "modifiers": ["hyperdrive"]},
+        ["body", "click", "modifiers"],
+        "unknown key",
+    ),
     ("empty keys", {"type": "key", "keys": []}, ["body", "key", "keys"], "non-empty"),
     ("empty drag", {"type": "drag", "path": []}, ["body", "drag", "path"], "at least 2"),
     ("one-point drag", {"type": "drag", "path": [{"x": 1, "y": 1}]}, ["body", "drag", "path"], "at least 2"),
-    ("drag off screen", {"type": "drag", "path": [{"x": 1, "y": 1}, {"x": 2000, "y": 1}]}, ["body", "path", 1, "x"], "outside"),
+    (
+        "drag off screen",
+        {"type": "drag", "path": [{"x": 1, "y": 1}, {"x": 2000, "y": 1}]},
+        ["body", "path", 1, "x"],
+        "outside",
+    ),
     ("unknown type", {"type": "teleport", "x": 1}, ["body", "type"], "teleport"),
     ("missing type", {"x": 1, "y": 2}, ["body", "type"], "missing 'type'"),
     ("bad button", {"type": "click", "button": "thumb"}, ["body", "click", "button"], "left"),
@@ -48,17 +63,32 @@ BAD_ACTIONS = [
     ("typo field", {"type": "click", "buton": "left"}, ["body", "click", "buton"], "Extra inputs"),
     ("empty text", {"type": "type", "text": ""}, ["body", "type", "text"], "at least 1"),
     ("zero scroll", {"type": "scroll", "dx": 0, "dy": 0}, ["body", "scroll"], "non-zero"),
-    ("zoom off screen", {"type": "zoom", "region": {"x": 1200, "y": 0, "width": 200, "height": 10}}, ["body", "region"], "does not fit"),
+    (
+        "zoom off screen",
+        {"type": "zoom", "region": {"x": 1200, "y": 0, "width": 200, "height": 10}},
+        ["body", "region"],
+        "does not fit",
+    ),
     ("empty batch", {"type": "batch", "actions": []}, ["body", "batch", "actions"], "at least 1"),
-    ("batch item bad", {"type": "batch", "actions": [{"type": "move", "x": 1, "y": 1}, {"type": "key", "keys": "zzz"}]},
-     ["body", "batch", "actions", 1, "key", "keys"], "zzz"),
-    ("batch item off screen", {"type": "batch", "actions": [{"type": "move", "x": 1, "y": 1}, {"type": "move", "x": 1, "y": 9000}]},
-     ["body", "actions", 1, "y"], "outside"),
+    (
+        "batch item bad",
+        {"type": "batch", "actions": [{"type": "move", "x": 1, "y": 1}, {"type": "key", "keys": "zzz"}]},
+        ["body", "batch", "actions", 1, "key", "keys"],
+        "zzz",
+    ),
+    (
+        "batch item off screen",
+        {"type": "batch", "actions": [{"type": "move", "x": 1, "y": 1}, {"type": "move", "x": 1, "y": 9000}]},
+        ["body", "actions", 1, "y"],
+        "outside",
+    ),
     ("not json object", [1, 2, 3], ["body"], ""),
 ]
 
 
-@pytest.mark.parametrize(("name", "body", "loc", "phrase"), BAD_ACTIONS, ids=[case[0] for case in BAD_ACTIONS])
+@pytest.mark.parametrize(
+    ("name", "body", "loc", "phrase"), BAD_ACTIONS, ids=[case[0] for case in BAD_ACTIONS]
+)
 async def test_bad_actions_get_422_naming_the_field(
     client: httpx.AsyncClient, name: str, body: Any, loc: list[Any], phrase: str
 ) -> None:
@@ -69,13 +99,18 @@ async def test_bad_actions_get_422_naming_the_field(
 
 
 async def test_invalid_json_is_422(client: httpx.AsyncClient) -> None:
-    response = await client.post("/actions", content=b"{not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/actions", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert error_of(response, 422)["type"] == "invalid_request"
 
 
 async def test_a_rejected_batch_has_no_effect(client: httpx.AsyncClient) -> None:
     await act(client, type="move", x=10, y=10)
-    batch = {"type": "batch", "actions": [{"type": "move", "x": 500, "y": 500}, {"type": "click", "x": 99999, "y": 1}]}
+    batch = {
+        "type": "batch",
+        "actions": [{"type": "move", "x": 500, "y": 500}, {"type": "click", "x": 99999, "y": 1}],
+    }
     error_of(await client.post("/actions", json=batch), 422)
     assert (await client.get("/cursor")).json() == {"x": 10, "y": 10}
 
@@ -84,11 +119,14 @@ async def test_a_batch_stops_at_the_action_that_fails(client: httpx.AsyncClient)
     # A chord of more distinct unmapped characters than the keymap has spare keycodes
     # is valid input that cannot be pressed at once: it fails while running.
     impossible = [chr(0x3400 + i) for i in range(40)]
-    batch = {"type": "batch", "actions": [
-        {"type": "move", "x": 321, "y": 123},
-        {"type": "key", "keys": impossible},
-        {"type": "move", "x": 5, "y": 5},
-    ]}
+    batch = {
+        "type": "batch",
+        "actions": [
+            {"type": "move", "x": 321, "y": 123},
+            {"type": "key", "keys": impossible},
+            {"type": "move", "x": 5, "y": 5},
+        ],
+    }
     error = error_of(await client.post("/actions", json=batch), 422)
     assert error["type"] == "action_failed"
     assert error["failed_index"] == 1
@@ -111,17 +149,30 @@ BAD_SCREENSHOT_PARAMS = [
 ]
 
 
-@pytest.mark.parametrize(("params", "loc"), BAD_SCREENSHOT_PARAMS, ids=[str(p[0]) for p in BAD_SCREENSHOT_PARAMS])
-async def test_bad_screenshot_params(client: httpx.AsyncClient, params: dict[str, Any], loc: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "loc"), BAD_SCREENSHOT_PARAMS, ids=[str(p[0]) for p in BAD_SCREENSHOT_PARAMS]
+)
+async def test_bad_screenshot_params(
+    client: httpx.AsyncClient, params: dict[str, Any], loc: list[str]
+) -> None:
     error = error_of(await client.get("/screenshot", params=params), 422)
     assert loc in locations(error)
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/info"), ("POST", "/actions"), ("GET", "/screenshot"), ("POST", "/shell/run"),
-     ("GET", "/files"), ("GET", "/clipboard"), ("GET", "/windows"), ("GET", "/processes"),
-     ("GET", "/files/download"), ("PUT", "/files/upload")],
+    [
+        ("GET", "/info"),
+        ("POST", "/actions"),
+        ("GET", "/screenshot"),
+        ("POST", "/shell/run"),
+        ("GET", "/files"),
+        ("GET", "/clipboard"),
+        ("GET", "/windows"),
+        ("GET", "/processes"),
+        ("GET", "/files/download"),
+        ("PUT", "/files/upload"),
+    ],
 )
 async def test_every_endpoint_needs_the_token(client: httpx.AsyncClient, method: str, path: str) -> None:
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):

@@ -26,7 +26,10 @@ async def test_write_creates_parents_and_read_returns_it(client: httpx.AsyncClie
 async def test_binary_round_trip_in_base64(client: httpx.AsyncClient, tmp_path: Path) -> None:
     data = bytes(range(256)) * 10
     target = tmp_path / "blob.bin"
-    await client.post("/files/write", json={"path": str(target), "content": base64.b64encode(data).decode(), "encoding": "base64"})
+    await client.post(
+        "/files/write",
+        json={"path": str(target), "content": base64.b64encode(data).decode(), "encoding": "base64"},
+    )
     assert target.read_bytes() == data
     body = (await client.get("/files/read", params={"path": str(target), "encoding": "base64"})).json()
     assert base64.b64decode(body["content"]) == data
@@ -50,7 +53,11 @@ async def test_list_stat_exists(client: httpx.AsyncClient, tmp_path: Path) -> No
     os.symlink(tmp_path / "dir" / "file.txt", tmp_path / "dir" / "link")
 
     shallow = (await client.get("/files", params={"path": str(tmp_path / "dir")})).json()
-    assert sorted((e["name"], e["type"]) for e in shallow) == [("file.txt", "file"), ("inner", "dir"), ("link", "symlink")]
+    assert sorted((e["name"], e["type"]) for e in shallow) == [
+        ("file.txt", "file"),
+        ("inner", "dir"),
+        ("link", "symlink"),
+    ]
     deep = (await client.get("/files", params={"path": str(tmp_path / "dir"), "depth": 2})).json()
     assert "deep.txt" in [e["name"] for e in deep]
 
@@ -64,12 +71,16 @@ async def test_mkdir_move_delete(client: httpx.AsyncClient, tmp_path: Path) -> N
     folder = tmp_path / "x" / "y"
     assert (await client.post("/files/mkdir", params={"path": str(folder)})).json()["type"] == "dir"
     (folder / "f.txt").write_text("data")
-    moved = await client.post("/files/move", json={"source": str(folder / "f.txt"), "destination": str(tmp_path / "g.txt")})
+    moved = await client.post(
+        "/files/move", json={"source": str(folder / "f.txt"), "destination": str(tmp_path / "g.txt")}
+    )
     assert moved.status_code == 200 and (tmp_path / "g.txt").read_text() == "data"
 
     response = await client.delete("/files", params={"path": str(tmp_path / "x")})
     assert response.status_code == 409, "a non-empty folder needs recursive"
-    assert (await client.delete("/files", params={"path": str(tmp_path / "x"), "recursive": "true"})).status_code == 204
+    assert (
+        await client.delete("/files", params={"path": str(tmp_path / "x"), "recursive": "true"})
+    ).status_code == 204
     assert not (tmp_path / "x").exists()
 
 
@@ -87,7 +98,7 @@ async def test_upload_and_download_stream(client: httpx.AsyncClient, tmp_path: P
 
     async def chunks():  # type: ignore[no-untyped-def]
         for start in range(0, len(payload), 65536):
-            yield payload[start:start + 65536]
+            yield payload[start : start + 65536]
 
     target = tmp_path / "up" / "big.bin"
     response = await client.put("/files/upload", params={"path": str(target)}, content=chunks())
@@ -115,28 +126,41 @@ async def test_failed_upload_keeps_the_old_file(client: httpx.AsyncClient, tmp_p
 
 @pytest.mark.parametrize(
     ("method", "path", "params", "status"),
-    [("GET", "/files/read", {"path": "/no/such/file"}, 404),
-     ("GET", "/files/stat", {"path": "/no/such/file"}, 404),
-     ("GET", "/files", {"path": "/no/such/dir"}, 404),
-     ("GET", "/files", {"path": "/etc/hostname"}, 409),
-     ("GET", "/files/read", {"path": "/etc"}, 409),
-     ("GET", "/files/download", {"path": "/etc"}, 409),
-     ("GET", "/files/download", {"path": "/no/such/file"}, 404),
-     ("DELETE", "/files", {"path": "/no/such/file"}, 404),
-     ("GET", "/files/read", {"path": ""}, 422),
-     ("GET", "/files/read", {}, 422),
-     ("GET", "/files", {"path": "/tmp", "depth": 0}, 422)],
+    [
+        ("GET", "/files/read", {"path": "/no/such/file"}, 404),
+        ("GET", "/files/stat", {"path": "/no/such/file"}, 404),
+        ("GET", "/files", {"path": "/no/such/dir"}, 404),
+        ("GET", "/files", {"path": "/etc/hostname"}, 409),
+        ("GET", "/files/read", {"path": "/etc"}, 409),
+        ("GET", "/files/download", {"path": "/etc"}, 409),
+        ("GET", "/files/download", {"path": "/no/such/file"}, 404),
+        ("DELETE", "/files", {"path": "/no/such/file"}, 404),
+        ("GET", "/files/read", {"path": ""}, 422),
+        ("GET", "/files/read", {}, 422),
+        ("GET", "/files", {"path": "/tmp", "depth": 0}, 422),
+    ],
 )
-async def test_file_errors(client: httpx.AsyncClient, method: str, path: str, params: dict[str, object], status: int) -> None:
+async def test_file_errors(
+    client: httpx.AsyncClient, method: str, path: str, params: dict[str, object], status: int
+) -> None:
     response = await client.request(method, path, params=params)
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
 
 
 async def test_bad_write_requests(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    response = await client.post("/files/write", json={"path": str(tmp_path / "x"), "content": "@@@", "encoding": "base64"})
-    assert response.status_code == 422 and response.json()["error"]["details"][0]["loc"] == ["body", "content"]
+    response = await client.post(
+        "/files/write", json={"path": str(tmp_path / "x"), "content": "@@@", "encoding": "base64"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["details"][0]["loc"] == [
+        "body",
+        "content",
+    ]
     response = await client.post("/files/write", json={"path": str(tmp_path), "content": "x"})
     assert response.status_code == 409
-    response = await client.post("/files/write", json={"path": str(tmp_path / "x"), "content": "x", "mode": "999"})
-    assert response.status_code == 422 and ["body", "mode"] in [d["loc"] for d in response.json()["error"]["details"]]
+    response = await client.post(
+        "/files/write", json={"path": str(tmp_path / "x"), "content": "x", "mode": "999"}
+    )
+    assert response.status_code == 422 and ["body", "mode"] in [
+        d["loc"] for d in response.json()["error"]["details"]
+    ]

@@ -38,7 +38,9 @@ async def test_type_lands_exactly(client: httpx.AsyncClient, page: Any, text: st
     assert await eventually(lambda: field_value(page), lambda v: v == text) == text
 
 
-async def test_type_more_distinct_characters_than_spare_keycodes(client: httpx.AsyncClient, page: Any) -> None:
+async def test_type_more_distinct_characters_than_spare_keycodes(
+    client: httpx.AsyncClient, page: Any
+) -> None:
     # 60 distinct CJK characters: more than the Xvfb keymap's spare keycodes, so the
     # bindings are reused within one text.
     text = "".join(chr(0x4E00 + i * 7) for i in range(60))
@@ -56,9 +58,7 @@ async def test_tab_is_typed_as_the_tab_key(client: httpx.AsyncClient, page: Any)
     assert await field_value(page) == "a"
 
 
-@pytest.mark.parametrize(
-    "keys", ["ctrl+a", ["ctrl", "a"], ["CTRL", "A"], "Control_L+a", "CTRL+A"], ids=str
-)
+@pytest.mark.parametrize("keys", ["ctrl+a", ["ctrl", "a"], ["CTRL", "A"], "Control_L+a", "CTRL+A"], ids=str)
 async def test_key_combo_spellings(client: httpx.AsyncClient, page: Any, keys: Any) -> None:
     await focus_text_field(client, page)
     await act(client, type="type", text="select me")
@@ -69,11 +69,25 @@ async def test_key_combo_spellings(client: httpx.AsyncClient, page: Any, keys: A
 
 @pytest.mark.parametrize(
     ("keys", "dom_key"),
-    [("enter", "Enter"), ("Return", "Enter"), ("esc", "Escape"), ("ArrowLeft", "ArrowLeft"),
-     ("arrowup", "ArrowUp"), ("pageup", "PageUp"), ("PgDn", "PageDown"), ("Home", "Home"),
-     ("F5", "F5"), ("delete", "Delete"), ("space", " "), ("A", "A"), ("?", "?")],
+    [
+        ("enter", "Enter"),
+        ("Return", "Enter"),
+        ("esc", "Escape"),
+        ("ArrowLeft", "ArrowLeft"),
+        ("arrowup", "ArrowUp"),
+        ("pageup", "PageUp"),
+        ("PgDn", "PageDown"),
+        ("Home", "Home"),
+        ("F5", "F5"),
+        ("delete", "Delete"),
+        ("space", " "),
+        ("A", "A"),
+        ("?", "?"),
+    ],
 )
-async def test_key_names_reach_the_page(client: httpx.AsyncClient, page: Any, keys: str, dom_key: str) -> None:
+async def test_key_names_reach_the_page(
+    client: httpx.AsyncClient, page: Any, keys: str, dom_key: str
+) -> None:
     await page.evaluate("window.addEventListener('keydown', e => e.preventDefault())")
     await act(client, type="key", keys=keys)
     downs = await eventually(lambda: events(page, "keydown"), lambda e: any(k["key"] == dom_key for k in e))

@@ -39,7 +39,9 @@ async def test_left_click_reaches_the_page_and_changes_pixels(client: httpx.Asyn
     assert after.getpixel((TARGET[0] - 99, TARGET[1] - 99))[:3] == (0, 200, 0)
 
 
-@pytest.mark.parametrize(("button", "dom_button"), [("left", 0), ("middle", 1), ("right", 2), ("back", 3), ("forward", 4)])
+@pytest.mark.parametrize(
+    ("button", "dom_button"), [("left", 0), ("middle", 1), ("right", 2), ("back", 3), ("forward", 4)]
+)
 async def test_every_button(client: httpx.AsyncClient, page: Any, button: str, dom_button: int) -> None:
     await act(client, type="click", x=PAD[0], y=PAD[1], button=button)
     downs = await eventually(lambda: events(page, "mousedown"), lambda e: len(e) == 1)
@@ -94,7 +96,9 @@ async def test_drag_follows_the_path(client: httpx.AsyncClient, page: Any) -> No
 
 
 async def test_scroll_in_all_four_directions(client: httpx.AsyncClient, page: Any) -> None:
-    position = "[document.getElementById('scroller').scrollLeft, document.getElementById('scroller').scrollTop]"
+    position = (
+        "[document.getElementById('scroller').scrollLeft, document.getElementById('scroller').scrollTop]"
+    )
 
     async def scroll_to(dx: int, dy: int, expected: list[int]) -> None:
         await act(client, type="scroll", x=300, y=500, dx=dx, dy=dy)
@@ -115,5 +119,7 @@ async def test_scroll_with_a_modifier(client: httpx.AsyncClient, page: Any) -> N
 
 
 async def test_cursor_position_action(client: httpx.AsyncClient) -> None:
-    body = await act(client, type="batch", actions=[{"type": "move", "x": 0, "y": 17}, {"type": "cursor_position"}])
+    body = await act(
+        client, type="batch", actions=[{"type": "move", "x": 0, "y": 17}, {"type": "cursor_position"}]
+    )
     assert body["results"][1]["cursor"] == {"x": 0, "y": 17}

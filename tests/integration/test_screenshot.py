@@ -48,10 +48,17 @@ async def test_lossy_formats_and_quality(client: httpx.AsyncClient, page: Any, f
 
 @pytest.mark.parametrize(
     ("params", "size"),
-    [({"width": 1024, "height": 768}, (1024, 768)), ({"width": 1024}, (1024, 640)),
-     ({"height": 400}, (640, 400)), ({"scale": 0.5}, (640, 400)), ({"scale": 1.5}, (1920, 1200))],
+    [
+        ({"width": 1024, "height": 768}, (1024, 768)),
+        ({"width": 1024}, (1024, 640)),
+        ({"height": 400}, (640, 400)),
+        ({"scale": 0.5}, (640, 400)),
+        ({"scale": 1.5}, (1920, 1200)),
+    ],
 )
-async def test_scaling(client: httpx.AsyncClient, page: Any, params: dict[str, Any], size: tuple[int, int]) -> None:
+async def test_scaling(
+    client: httpx.AsyncClient, page: Any, params: dict[str, Any], size: tuple[int, int]
+) -> None:
     image = await screenshot(client, **params)
     assert image.size == size
     sx, sy = size[0] / 1280, size[1] / 800
@@ -71,9 +78,9 @@ async def test_cursor_is_drawn_only_when_asked(client: httpx.AsyncClient, page: 
     plain = await screenshot(client, region=region)
     with_cursor = await screenshot(client, region=region, cursor="true")
     assert {plain.getpixel((x, y))[:3] for x in range(40) for y in range(40)} == {BLUE}
-    assert any(
-        with_cursor.getpixel((x, y))[:3] != BLUE for x in range(10, 30) for y in range(10, 30)
-    ), "no cursor drawn at the pointer"
+    assert any(with_cursor.getpixel((x, y))[:3] != BLUE for x in range(10, 30) for y in range(10, 30)), (
+        "no cursor drawn at the pointer"
+    )
 
 
 async def test_base64_json_form(client: httpx.AsyncClient, page: Any) -> None:
@@ -84,12 +91,17 @@ async def test_base64_json_form(client: httpx.AsyncClient, page: Any) -> None:
 
 
 async def test_screenshot_action_and_screenshot_after(client: httpx.AsyncClient, page: Any) -> None:
-    body = await act(client, type="screenshot", format="png", region={"x": 600, "y": 100, "width": 10, "height": 10})
+    body = await act(
+        client, type="screenshot", format="png", region={"x": 600, "y": 100, "width": 10, "height": 10}
+    )
     image = Image.open(io.BytesIO(base64.b64decode(body["results"][0]["image"]["data"])))
     assert image.size == (10, 10) and image.getpixel((5, 5))[:3] == RED
 
-    response = await client.post("/actions", params={"screenshot_after": "true", "format": "jpeg", "width": 320},
-                                 json={"type": "move", "x": 10, "y": 10})
+    response = await client.post(
+        "/actions",
+        params={"screenshot_after": "true", "format": "jpeg", "width": 320},
+        json={"type": "move", "x": 10, "y": 10},
+    )
     shot = response.json()["screenshot"]
     assert (shot["format"], shot["width"], shot["height"]) == ("jpeg", 320, 200)
 
@@ -103,5 +115,7 @@ async def test_zoom_scales_a_region_up(client: httpx.AsyncClient, page: Any) -> 
     assert image.getpixel((320, 400))[:3] == (255, 255, 255)
     assert image.getpixel((960, 400))[:3] == RED
 
-    sized = await act(client, type="zoom", region={"x": 600, "y": 100, "width": 100, "height": 100}, width=300)
+    sized = await act(
+        client, type="zoom", region={"x": 600, "y": 100, "width": 100, "height": 100}, width=300
+    )
     assert (sized["results"][0]["image"]["width"], sized["results"][0]["image"]["height"]) == (300, 300)

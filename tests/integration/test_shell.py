@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pwd
@@ -41,8 +42,13 @@ async def test_a_command_writes_a_file(client: httpx.AsyncClient, tmp_path: Path
 
 
 async def test_cwd_env_and_stdin(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    result = await run(client, cmd="pwd; echo $GREETING; cat", cwd=str(tmp_path),
-                       env={"GREETING": "héllo"}, stdin="from stdin")
+    result = await run(
+        client,
+        cmd="pwd; echo $GREETING; cat",
+        cwd=str(tmp_path),
+        env={"GREETING": "héllo"},
+        stdin="from stdin",
+    )
     assert result["stdout"] == f"{tmp_path}\nhéllo\nfrom stdin"
 
 
@@ -61,7 +67,9 @@ async def test_timeout_kills_the_whole_process_group(client: httpx.AsyncClient, 
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
     while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
-        status = Path(f"/proc/{child}/stat").read_text().split()[2] if Path(f"/proc/{child}").exists() else "X"
+        status = (
+            Path(f"/proc/{child}/stat").read_text().split()[2] if Path(f"/proc/{child}").exists() else "X"
+        )
         if status == "Z":
             break
         time.sleep(0.05)
@@ -85,10 +93,16 @@ async def test_run_as_another_user(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     ("body", "loc"),
-    [({"cmd": ""}, ["body", "cmd"]), ({"cmd": []}, ["body", "cmd"]), ({"cmd": ["/no/such/program"]}, ["body", "cmd"]),
-     ({"cmd": "true", "cwd": "/no/such/dir"}, ["body", "cwd"]), ({"cmd": "true", "user": "no-such-user"}, ["body", "user"]),
-     ({"cmd": "true", "timeout": -1}, ["body", "timeout"]), ({"cmd": "true", "env": {"A=B": "x"}}, ["body", "env"]),
-     ({"command": "true"}, ["body", "command"])],
+    [
+        ({"cmd": ""}, ["body", "cmd"]),
+        ({"cmd": []}, ["body", "cmd"]),
+        ({"cmd": ["/no/such/program"]}, ["body", "cmd"]),
+        ({"cmd": "true", "cwd": "/no/such/dir"}, ["body", "cwd"]),
+        ({"cmd": "true", "user": "no-such-user"}, ["body", "user"]),
+        ({"cmd": "true", "timeout": -1}, ["body", "timeout"]),
+        ({"cmd": "true", "env": {"A=B": "x"}}, ["body", "env"]),
+        ({"command": "true"}, ["body", "command"]),
+    ],
 )
 async def test_bad_commands_get_422(client: httpx.AsyncClient, body: dict[str, Any], loc: list[str]) -> None:
     response = await client.post("/shell/run", json=body)
@@ -97,7 +111,9 @@ async def test_bad_commands_get_422(client: httpx.AsyncClient, body: dict[str, A
 
 
 async def test_background_process_output_and_kill(client: httpx.AsyncClient) -> None:
-    response = await client.post("/processes", json={"cmd": "echo first; sleep 0.3; echo second; sleep 60", "timeout": None})
+    response = await client.post(
+        "/processes", json={"cmd": "echo first; sleep 0.3; echo second; sleep 60", "timeout": None}
+    )
     assert response.status_code == 201, response.text
     process = response.json()
     assert process["running"] is True
@@ -107,14 +123,20 @@ async def test_background_process_output_and_kill(client: httpx.AsyncClient) -> 
     deadline = time.monotonic() + 5
     seen, offset = "", 0
     while "second" not in seen and time.monotonic() < deadline:
-        output = (await client.get(f"/processes/{process['id']}/output", params={"stdout_offset": offset})).json()
+        output = (
+            await client.get(f"/processes/{process['id']}/output", params={"stdout_offset": offset})
+        ).json()
         seen += output["stdout"]
         offset = output["stdout_offset"]
+        await asyncio.sleep(0.02)  # a poller paces itself (in-process requests never yield)
     assert seen == "first\nsecond\n", "reading from the returned offsets gives each byte once"
 
     killed = (await client.post(f"/processes/{process['id']}/signal", json={"signal": "KILL"})).json()
     assert killed["running"] is False and killed["exit_code"] == 128 + 9
-    assert not Path(f"/proc/{process['pid']}").exists() or "Z" in Path(f"/proc/{process['pid']}/stat").read_text().split()[2]
+    assert (
+        not Path(f"/proc/{process['pid']}").exists()
+        or "Z" in Path(f"/proc/{process['pid']}/stat").read_text().split()[2]
+    )
 
     assert (await client.delete(f"/processes/{process['id']}")).status_code == 204
     assert (await client.get(f"/processes/{process['id']}")).status_code == 404
@@ -147,5 +169,8 @@ async def test_stream_delivers_output_as_it_happens(client: httpx.AsyncClient) -
     events = parse_sse(buffer)
     assert events[0][0] == "start"
     assert [e for e in events[1:] if e[0] != "start"] == [
-        ("stdout", "one\n"), ("stderr", "two\n"), ("stdout", "three\n"), ("exit", {"exit_code": 3, "timed_out": False}),
+        ("stdout", "one\n"),
+        ("stderr", "two\n"),
+        ("stdout", "three\n"),
+        ("exit", {"exit_code": 3, "timed_out": False}),
     ]

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from ...desktop import Desktop
-from ...models import ClipboardContent, LaunchRequest, Launched, OpenRequest, Size, Window
 from ...actions import Point
+from ...desktop import Desktop
+from ...models import ClipboardContent, Launched, LaunchRequest, OpenRequest, Size, Window
 from ..deps import get_desktop
 
 router = APIRouter(tags=["desktop"])

@@ -43,7 +43,9 @@ def exists(path: PathQuery) -> bool:
 
 
 @router.get("/files/read", response_model=FileContent)
-def read(path: PathQuery, encoding: Annotated[str, Query(pattern="^(utf-8|base64)$")] = "utf-8") -> FileContent:
+def read(
+    path: PathQuery, encoding: Annotated[str, Query(pattern="^(utf-8|base64)$")] = "utf-8"
+) -> FileContent:
     """A file's content in JSON: UTF-8 text, or base64 for bytes. Large files: /files/download."""
     data = files.read_bytes(path)
     if encoding == "base64":
@@ -51,7 +53,9 @@ def read(path: PathQuery, encoding: Annotated[str, Query(pattern="^(utf-8|base64
     try:
         return FileContent(path=path, content=data.decode("utf-8"), encoding="utf-8")
     except UnicodeDecodeError:
-        raise InvalidActionError.at(("query", "encoding"), "the file is not UTF-8 text; ask for base64") from None
+        raise InvalidActionError.at(
+            ("query", "encoding"), "the file is not UTF-8 text; ask for base64"
+        ) from None
 
 
 @router.post("/files/write", response_model=FileInfo)
@@ -67,10 +71,14 @@ def write(request: WriteFileRequest) -> FileInfo:
     return _model(files.write_bytes(request.path, data, mode=_mode(request.mode), append=request.append))
 
 
-@router.put("/files/upload", response_model=FileInfo,
-            openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}}})
-async def upload(request: Request, path: PathQuery,
-                 mode: Annotated[str | None, Query(pattern=r"^0?o?[0-7]{3,4}$")] = None) -> FileInfo:
+@router.put(
+    "/files/upload",
+    response_model=FileInfo,
+    openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}}},
+)
+async def upload(
+    request: Request, path: PathQuery, mode: Annotated[str | None, Query(pattern=r"^0?o?[0-7]{3,4}$")] = None
+) -> FileInfo:
     """Stream the request body into a file, of any size, without holding it in memory."""
     writer = await run_in_threadpool(files.AtomicWriter, path, _mode(mode))
     try:
@@ -83,8 +91,11 @@ async def upload(request: Request, path: PathQuery,
     return _model(await run_in_threadpool(writer.commit))
 
 
-@router.get("/files/download", response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/files/download",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def download(path: PathQuery) -> FileResponse:
     """Stream a file's bytes out, of any size."""
     target = files.check_readable_file(path)

@@ -43,7 +43,10 @@ async def info(desktop: Annotated[Desktop, Depends(get_desktop)]) -> Info:
         display=desktop.display,
         screen=Size(width=width, height=height),
         versions={
-            "deskbox": _version("deskbox"), "python": platform.python_version(),
-            "fastapi": _version("fastapi"), "mss": _version("mss"), "python-xlib": _version("python-xlib"),
+            "deskbox": _version("deskbox"),
+            "python": platform.python_version(),
+            "fastapi": _version("fastapi"),
+            "mss": _version("mss"),
+            "python-xlib": _version("python-xlib"),
         },
     )

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from ...actions import Image, ImageFormat, Region, ScreenshotOptions
 from ...desktop import Desktop, Encoded, image_model
-from ..deps import get_desktop
 from ...errors import InvalidActionError
+from ..deps import get_desktop
 
 router = APIRouter(tags=["screenshot"])
 
@@ -23,10 +23,12 @@ def _parse_region(region: str) -> Region:
     try:
         return Region(x=x, y=y, width=width, height=height)
     except ValidationError as exc:
-        raise InvalidActionError.at(("query", "region"), exc.errors()[0]["msg"] + f" ({exc.errors()[0]['loc'][0]})") from None
+        raise InvalidActionError.at(
+            ("query", "region"), exc.errors()[0]["msg"] + f" ({exc.errors()[0]['loc'][0]})"
+        ) from None
 
 
-def screenshot_options(
+async def screenshot_options(
     format: ImageFormat = "png",
     quality: Annotated[int, Query(ge=1, le=100)] = 80,
     width: Annotated[int | None, Query(gt=0, le=8192)] = None,
@@ -39,19 +41,31 @@ def screenshot_options(
     parsed_region = _parse_region(region) if region is not None else None
     try:
         return ScreenshotOptions(
-            format=format, quality=quality, width=width, height=height, scale=scale,
-            region=parsed_region, cursor=cursor,
+            format=format,
+            quality=quality,
+            width=width,
+            height=height,
+            scale=scale,
+            region=parsed_region,
+            cursor=cursor,
         )
     except ValidationError as exc:
-        raise InvalidActionError.at(("query", "scale"), exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        raise InvalidActionError.at(
+            ("query", "scale"), exc.errors()[0]["msg"].removeprefix("Value error, ")
+        ) from None
 
 
 async def take_screenshot(desktop: Desktop, options: ScreenshotOptions) -> Encoded:
     """A screenshot after checking that the region fits the screen."""
     if options.region is not None:
         width, height = await desktop.screen_size()
-        if options.region.x + options.region.width > width or options.region.y + options.region.height > height:
-            raise InvalidActionError.at(("query", "region"), f"the region does not fit the {width}x{height} screen")
+        if (
+            options.region.x + options.region.width > width
+            or options.region.y + options.region.height > height
+        ):
+            raise InvalidActionError.at(
+                ("query", "region"), f"the region does not fit the {width}x{height} screen"
+            )
     return await desktop.screenshot(options)
 
 
@@ -68,9 +82,13 @@ async def screenshot(desktop: DesktopDep, options: Options) -> Response:
     """The screen as image bytes. The size is in the X-Image-Width/Height headers."""
     encoded = await take_screenshot(desktop, options)
     return Response(
-        encoded.data, media_type=encoded.media_type,
-        headers={"X-Image-Width": str(encoded.width), "X-Image-Height": str(encoded.height),
-                 "Cache-Control": "no-store"},
+        encoded.data,
+        media_type=encoded.media_type,
+        headers={
+            "X-Image-Width": str(encoded.width),
+            "X-Image-Height": str(encoded.height),
+            "Cache-Control": "no-store",
+        },
     )
 
 

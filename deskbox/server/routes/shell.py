@@ -21,14 +21,23 @@ DesktopDep = Annotated[Desktop, Depends(get_desktop)]
 
 def _info(process: Process) -> ProcessInfo:
     return ProcessInfo(
-        id=process.id, pid=process.pid, command=process.command, running=process.running,
-        exit_code=process.exit_code, timed_out=process.timed_out,
+        id=process.id,
+        pid=process.pid,
+        command=process.command,
+        running=process.running,
+        exit_code=process.exit_code,
+        timed_out=process.timed_out,
     )
 
 
 def _start_kwargs(request: CommandRequest) -> dict[str, object]:
-    return {"timeout": request.timeout, "cwd": request.cwd, "env": request.env, "user": request.user,
-            "stdin": request.stdin}
+    return {
+        "timeout": request.timeout,
+        "cwd": request.cwd,
+        "env": request.env,
+        "user": request.user,
+        "stdin": request.stdin,
+    }
 
 
 @router.post("/shell/run", response_model=CommandResult)
@@ -40,8 +49,11 @@ async def run(request: CommandRequest, desktop: DesktopDep) -> CommandResult:
     """
     result = await desktop.processes.run(request.cmd, **_start_kwargs(request))  # type: ignore[arg-type]
     return CommandResult(
-        stdout=result.stdout, stderr=result.stderr, exit_code=result.exit_code,
-        timed_out=result.timed_out, duration=result.duration,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        duration=result.duration,
     )
 
 
@@ -57,13 +69,15 @@ async def _sse(process: Process, stdout_offset: int = 0, stderr_offset: int = 0)
 
 def _stream(process: Process, stdout_offset: int = 0, stderr_offset: int = 0) -> StreamingResponse:
     return StreamingResponse(
-        _sse(process, stdout_offset, stderr_offset), media_type="text/event-stream",
+        _sse(process, stdout_offset, stderr_offset),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-@router.post("/shell/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}}})
+@router.post(
+    "/shell/stream", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}}
+)
 async def stream(request: CommandRequest, desktop: DesktopDep) -> StreamingResponse:
     """Run a command and stream its output as server-sent events.
 
@@ -93,8 +107,10 @@ async def get_process(process_id: str, desktop: DesktopDep) -> ProcessInfo:
 
 @router.get("/processes/{process_id}/output", response_model=ProcessOutput)
 async def process_output(
-    process_id: str, desktop: DesktopDep,
-    stdout_offset: Annotated[int, Query(ge=0)] = 0, stderr_offset: Annotated[int, Query(ge=0)] = 0,
+    process_id: str,
+    desktop: DesktopDep,
+    stdout_offset: Annotated[int, Query(ge=0)] = 0,
+    stderr_offset: Annotated[int, Query(ge=0)] = 0,
     wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for the process to end")] = 0,
 ) -> ProcessOutput:
     """Output from the given byte offsets on; pass the returned offsets back to poll."""
@@ -104,17 +120,25 @@ async def process_output(
     out, out_next = process.stdout.read(stdout_offset)
     err, err_next = process.stderr.read(stderr_offset)
     return ProcessOutput(
-        stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"),
-        stdout_offset=out_next, stderr_offset=err_next, running=process.running,
+        stdout=out.decode("utf-8", "replace"),
+        stderr=err.decode("utf-8", "replace"),
+        stdout_offset=out_next,
+        stderr_offset=err_next,
+        running=process.running,
         exit_code=process.exit_code,
     )
 
 
-@router.get("/processes/{process_id}/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "/processes/{process_id}/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def follow_process(
-    process_id: str, desktop: DesktopDep,
-    stdout_offset: Annotated[int, Query(ge=0)] = 0, stderr_offset: Annotated[int, Query(ge=0)] = 0,
+    process_id: str,
+    desktop: DesktopDep,
+    stdout_offset: Annotated[int, Query(ge=0)] = 0,
+    stderr_offset: Annotated[int, Query(ge=0)] = 0,
 ) -> StreamingResponse:
     """Follow a background process's output as server-sent events, like /shell/stream."""
     return _stream(desktop.processes.get(process_id), stdout_offset, stderr_offset)

@@ -1,0 +1,127 @@
+"""The real command, `deskbox serve`, under uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deskbox.desktop.session import free_port
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "uvicorn-" + os.urandom(6).hex()
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.fixture(scope="module")
+def server(display: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {**os.environ, "DESKBOX_TOKEN": TOKEN}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskbox", "serve", "--display", display, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            output = proc.stdout.read().decode() if proc.stdout else ""
+            proc.kill()
+            pytest.fail(f"deskbox serve did not become healthy:\n{output}")
+        time.sleep(0.05)
+    yield url, proc
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def http(server: tuple[str, subprocess.Popen[bytes]]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server[0], headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as client:
+        yield client
+
+
+def test_serves_on_loopback_with_the_token(
+    server: tuple[str, subprocess.Popen[bytes]], http: httpx.Client
+) -> None:
+    assert server[0].startswith("http://127.0.0.1:")
+    assert httpx.get(f"{server[0]}/info").status_code == 401
+    assert http.get("/info").json()["screen"] == {"width": 1280, "height": 800}
+    assert http.post("/actions", json={"type": "move", "x": 77, "y": 88}).status_code == 200
+    assert http.get("/cursor").json() == {"x": 77, "y": 88}
+    assert http.get("/screenshot").headers["content-type"] == "image/png"
+    display = http.get("/info").json()["display"]
+    assert http.post("/shell/run", json={"cmd": "echo $DISPLAY"}).json()["stdout"] == f"{display}\n"
+
+
+def test_docs_describe_the_api(server: tuple[str, subprocess.Popen[bytes]]) -> None:
+    schema = httpx.get(f"{server[0]}/openapi.json").json()
+    assert "/actions" in schema["paths"]
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    assert httpx.get(f"{server[0]}/docs").status_code == 200
+
+
+def test_large_upload_and_download_stream_without_buffering(
+    server: tuple[str, subprocess.Popen[bytes]], http: httpx.Client, tmp_path: Path
+) -> None:
+    size = 512 * 1024 * 1024
+    block = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+
+    def body() -> Iterator[bytes]:
+        for _ in range(size // len(block)):
+            digest.update(block)
+            yield block
+
+    target = tmp_path / "big.bin"
+    before = peak_rss_kib(server[1].pid)
+    response = http.put("/files/upload", params={"path": str(target)}, content=body())
+    assert response.status_code == 200, response.text
+    assert target.stat().st_size == size
+
+    received = hashlib.sha256()
+    with http.stream("GET", "/files/download", params={"path": str(target)}) as download:
+        assert download.headers["content-length"] == str(size)
+        for chunk in download.iter_bytes():
+            received.update(chunk)
+    assert received.hexdigest() == digest.hexdigest()
+    grown_mib = (peak_rss_kib(server[1].pid) - before) / 1024
+    assert grown_mib < 128, f"the server's peak memory grew {grown_mib:.0f} MiB for a 512 MiB file"
+
+
+def test_sse_stream_over_a_real_socket(http: httpx.Client) -> None:
+    started = time.monotonic()
+    first_at = None
+    text = ""
+    with http.stream("POST", "/shell/stream", json={"cmd": "echo early; sleep 1; echo late"}) as response:
+        for chunk in response.iter_text():
+            if "early" in chunk and first_at is None:
+                first_at = time.monotonic() - started
+            text += chunk
+    assert first_at is not None and first_at < 0.9, "output was not streamed before the command ended"
+    assert "event: exit" in text and '"late\\n"' in text

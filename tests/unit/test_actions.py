@@ -1,0 +1,122 @@
+"""The action schema: parsing, key folding and bounds, without a display."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from deskbox.actions import ActionRequest, Batch, Click, Drag, Key, Point, Scroll, out_of_bounds
+
+PARSE = TypeAdapter(ActionRequest).validate_python
+
+
+def test_every_action_type_parses() -> None:
+    examples: list[dict[str, Any]] = [
+        {"type": "move", "x": 0, "y": 0},
+        {"type": "click"},
+        {"type": "click", "x": 1, "y": 2, "button": "back", "count": 3, "modifiers": ["shift"]},
+        {"type": "mouse_down", "button": "forward"},
+        {"type": "mouse_up", "x": 3, "y": 4},
+        {"type": "drag", "path": [{"x": 0, "y": 0}, {"x": 5, "y": 5}], "button": "right"},
+        {"type": "scroll", "dy": -3, "dx": 2, "modifiers": "ctrl"},
+        {"type": "key", "keys": "ctrl+shift+t", "repeat": 2},
+        {"type": "key_down", "key": "shift"},
+        {"type": "key_up", "key": "shift"},
+        {"type": "hold_key", "keys": ["alt"], "duration": 0.5},
+        {"type": "type", "text": "héllo → 日本語 ✓ 🙂\n\t"},
+        {"type": "wait", "duration": 0},
+        {"type": "screenshot", "format": "webp", "quality": 50, "width": 1024},
+        {"type": "cursor_position"},
+        {"type": "zoom", "region": {"x": 0, "y": 0, "width": 10, "height": 10}},
+    ]
+    parsed = [PARSE(example) for example in examples]
+    assert [action.type for action in parsed] == [example["type"] for example in examples]
+    batch = PARSE({"type": "batch", "actions": examples})
+    assert isinstance(batch, Batch) and len(batch.actions) == len(examples)
+
+
+def test_coordinate_zero_is_a_coordinate() -> None:
+    click = PARSE({"type": "click", "x": 0, "y": 0})
+    assert isinstance(click, Click) and (click.x, click.y) == (0, 0)
+    assert list(out_of_bounds(click, 1280, 800)) == []
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("ctrl+shift+t", ["Control_L", "Shift_L", "t"]),
+        (["CTRL", "A"], ["Control_L", "a"]),
+        ("cmd+option+esc", ["Super_L", "Alt_L", "Escape"]),
+        ("ENTER", ["Return"]),
+        ("arrowleft", ["Left"]),
+        ("PageUp", ["Prior"]),
+        ("super", ["Super_L"]),
+        ("ctrl++", ["Control_L", "+"]),
+        ("+", ["+"]),
+        ("ctrl+plus", ["Control_L", "plus"]),
+        ("A", ["A"]),
+        ("é", ["é"]),
+        ("XF86AudioMute", ["XF86AudioMute"]),
+        ("kp_enter", ["KP_Enter"]),
+        ("f12", ["F12"]),
+        ("Page_Down", ["Page_Down"]),
+        ("shift+Tab", ["Shift_L", "Tab"]),
+    ],
+)
+def test_key_spellings_fold_to_x_names(spelling: Any, canonical: list[str]) -> None:
+    action = PARSE({"type": "key", "keys": spelling})
+    assert isinstance(action, Key)
+    assert action.keys == canonical
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "key", "keys": "hyper_drive"},
+        {"type": "key", "keys": ""},
+        {"type": "key", "keys": [1]},
+        {"type": "key_down", "key": "nope"},
+        {"type": "click", "modifiers": ["nope"]},
+        {"type": "move", "x": -1, "y": 0},
+        {"type": "move", "x": 40000, "y": 0},
+        {"type": "click", "x": 1},
+        {"type": "drag", "path": [{"x": 1, "y": 1}]},
+        {"type": "scroll"},
+        {"type": "wait", "duration": 61},
+        {"type": "hold_key", "keys": "a", "duration": -1},
+        {"type": "type", "text": ""},
+        {"type": "click", "count": 0},
+        {"type": "screenshot", "scale": 1, "width": 5},
+        {"type": "batch", "actions": [{"type": "batch", "actions": [{"type": "wait", "duration": 0}]}]},
+        {"type": "click", "extra": 1},
+        {"type": "unknown"},
+    ],
+)
+def test_bad_actions_are_rejected(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PARSE(body)
+
+
+def test_out_of_bounds_names_each_bad_coordinate() -> None:
+    batch = Batch(
+        actions=[
+            Click(x=1279, y=799),
+            Drag(path=[Point(x=0, y=0), Point(x=1280, y=0), Point(x=5, y=900)]),
+            Scroll(x=2000, y=5, dy=1),
+        ]
+    )
+    problems = dict(out_of_bounds(batch, 1280, 800))
+    assert set(problems) == {
+        ("actions", 1, "path", 1, "x"),
+        ("actions", 1, "path", 2, "y"),
+        ("actions", 2, "x"),
+    }
+    assert "outside the screen (0..1279)" in problems[("actions", 2, "x")]
+
+
+def test_actions_are_json_round_trippable() -> None:
+    action = PARSE({"type": "drag", "path": [{"x": 0, "y": 0}, {"x": 5, "y": 5}], "modifiers": "shift"})
+    again = PARSE(action.model_dump(mode="json"))
+    assert again == action

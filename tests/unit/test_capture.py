@@ -1,0 +1,51 @@
+"""Encoding: the fast PNG writer is valid and lossless; sizes are computed right."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+from deskbox.desktop.capture import Frame, encode, fast_png, target_size
+
+
+def random_frame(width: int, height: int) -> Frame:
+    return Frame(width, height, os.urandom(width * height * 4))
+
+
+def test_fast_png_is_lossless() -> None:
+    frame = random_frame(97, 61)
+    expected = frame.to_image()
+    decoded = Image.open(io.BytesIO(fast_png(expected.tobytes(), 97, 61)))
+    assert decoded.mode == "RGB" and decoded.size == (97, 61)
+    assert decoded.tobytes() == expected.tobytes()
+
+
+def test_bgra_is_read_as_rgb() -> None:
+    frame = Frame(2, 1, bytes([0, 0, 255, 0, 255, 0, 0, 0]))  # red, then blue, in BGRX
+    image = Image.open(io.BytesIO(encode(frame, "png").data))
+    assert image.getpixel((0, 0)) == (255, 0, 0) and image.getpixel((1, 0)) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_encode_formats_and_resize(fmt: str) -> None:
+    encoded = encode(random_frame(64, 40), fmt, 70, (32, 20))  # type: ignore[arg-type]
+    image = Image.open(io.BytesIO(encoded.data))
+    assert image.format == fmt.upper() and image.size == (32, 20) == (encoded.width, encoded.height)
+    assert encoded.media_type == f"image/{fmt}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "size"),
+    [
+        ({}, (1280, 800)),
+        ({"to_width": 1024}, (1024, 640)),
+        ({"to_height": 768}, (1229, 768)),
+        ({"to_width": 1024, "to_height": 768}, (1024, 768)),
+        ({"scale": 0.5}, (640, 400)),
+    ],
+)
+def test_target_size(kwargs: dict[str, float], size: tuple[int, int]) -> None:
+    assert target_size(1280, 800, **kwargs) == size  # type: ignore[arg-type]
