@@ -49,9 +49,9 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def start_xvfb(
-    width: int, height: int, depth: int = 24, timeout: float = 10.0
+    width: int, height: int, depth: int = 24, timeout: float = 10.0, display: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start Xvfb on a free display; returns the process and ":N" once it accepts clients."""
+    """Start Xvfb on ``display`` or a free one; returns the process and ":N" once it accepts clients."""
     if shutil.which("Xvfb") is None:
         raise DesktopUnavailableError("Xvfb is not installed (Debian package: xvfb)")
     read_end, write_end = os.pipe()
@@ -61,6 +61,7 @@ def start_xvfb(
             # window manager starting at that moment can be lost.
             [
                 "Xvfb",
+                *([display] if display else []),
                 "-displayfd",
                 str(write_end),
                 "-screen",
