@@ -111,10 +111,13 @@ class SignalRequest(_Request):
 # ---- files ------------------------------------------------------------------------------
 
 
+FileType = Literal["file", "dir", "symlink", "other"]
+
+
 class FileInfo(BaseModel):
     name: str
     path: str
-    type: Literal["file", "dir", "symlink", "other"]
+    type: FileType
     size: int
     mode: str
     modified: float

@@ -3,13 +3,11 @@
 from .capture import Encoded, Frame, encode, fast_png
 from .driver import Desktop, image_model
 from .executor import run_action, run_actions
-from .windows import WindowInfo
 
 __all__ = [
     "Desktop",
     "Encoded",
     "Frame",
-    "WindowInfo",
     "encode",
     "fast_png",
     "image_model",

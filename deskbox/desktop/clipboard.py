@@ -17,60 +17,43 @@ from ..errors import DeskboxError, DesktopUnavailableError
 CLIPBOARD_TIMEOUT = 5.0
 
 
-def _env(display: str) -> dict[str, str]:
-    return {**os.environ, "DISPLAY": display}
-
-
-def _xclip() -> str:
+async def _xclip(display: str, *args: str, text: str | None = None) -> tuple[int, bytes]:
+    """Run xclip on the CLIPBOARD selection; returns its exit code and output."""
     path = shutil.which("xclip")
     if path is None:
         raise DesktopUnavailableError("xclip is not installed; the clipboard needs it")
-    return path
-
-
-async def get_clipboard(display: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        _xclip(),
+        path,
         "-selection",
         "clipboard",
-        "-o",
         "-target",
         "UTF8_STRING",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_env(display),
-    )
-    try:
-        stdout, _ = await asyncio.wait_for(proc.communicate(), CLIPBOARD_TIMEOUT)
-    except TimeoutError:
-        proc.kill()
-        raise DeskboxError("the clipboard owner did not answer in time") from None
-    if proc.returncode != 0:
-        # No owner, or an owner that offers no text: an empty clipboard to the caller.
-        return ""
-    return stdout.decode("utf-8", "replace")
-
-
-async def set_clipboard(display: str, text: str) -> None:
-    # xclip forks a child that serves the selection; it must not inherit our pipes,
-    # or waiting for the command would wait for the clipboard to be replaced.
-    proc = await asyncio.create_subprocess_exec(
-        _xclip(),
-        "-selection",
-        "clipboard",
-        "-i",
-        "-target",
-        "UTF8_STRING",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
+        *args,
+        stdin=asyncio.subprocess.PIPE if text is not None else asyncio.subprocess.DEVNULL,
+        # When setting, xclip forks a child that serves the selection. It must not
+        # inherit our pipes, or waiting for output would wait until it is replaced.
+        stdout=asyncio.subprocess.PIPE if text is None else asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
-        env=_env(display),
+        env={**os.environ, "DISPLAY": display},
         start_new_session=True,
     )
     try:
-        await asyncio.wait_for(proc.communicate(text.encode("utf-8")), CLIPBOARD_TIMEOUT)
+        stdout, _ = await asyncio.wait_for(
+            proc.communicate(text.encode("utf-8") if text is not None else None), CLIPBOARD_TIMEOUT
+        )
     except TimeoutError:
         proc.kill()
-        raise DeskboxError("xclip did not take the clipboard in time") from None
-    if proc.returncode != 0:
-        raise DesktopUnavailableError(f"xclip failed with exit code {proc.returncode}")
+        raise DeskboxError("the clipboard did not answer in time") from None
+    return proc.returncode if proc.returncode is not None else -1, stdout or b""
+
+
+async def get_clipboard(display: str) -> str:
+    code, output = await _xclip(display, "-o")
+    # A failure here means no owner, or one that offers no text: an empty clipboard.
+    return output.decode("utf-8", "replace") if code == 0 else ""
+
+
+async def set_clipboard(display: str, text: str) -> None:
+    code, _ = await _xclip(display, "-i", text=text)
+    if code != 0:
+        raise DesktopUnavailableError(f"xclip failed with exit code {code}")

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 from ..actions import Image, ImageFormat, Region, ScreenshotOptions
 from ..errors import DesktopUnavailableError, InvalidActionError
+from ..models import Window
 from . import clipboard
 from .capture import Encoded, Frame, Grabber, encode, target_size
 from .input import XInput
 from .shell import ProcessManager
-from .windows import WindowInfo, Windows
+from .windows import Windows
 from .xthread import XThread
 
 SCREEN_SIZE_TTL = 1.0
@@ -59,7 +60,7 @@ class Desktop:
     async def cursor_position(self) -> tuple[int, int]:
         return await self.xthread.call(self.input.cursor_position)
 
-    async def list_windows(self) -> list[WindowInfo]:
+    async def list_windows(self) -> list[Window]:
         return await self.xthread.call(self.windows.list)
 
     async def focus_window(self, window_id: int) -> None:

@@ -14,26 +14,14 @@ import shutil
 import stat as stat_module
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from ..errors import ConflictError, DeskboxError, InvalidActionError, NotFoundError, PermissionDeniedError
+from ..models import FileInfo, FileType
 
-FileType = Literal["file", "dir", "symlink", "other"]
 MAX_INLINE_READ = 16 * 1024 * 1024
 """Largest file returned inside JSON; bigger ones are downloaded as a stream."""
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    name: str
-    path: str
-    type: FileType
-    size: int
-    mode: str
-    modified: float
-    symlink_target: str | None = None
 
 
 def resolve(path: str) -> Path:

@@ -18,10 +18,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
+from ..models import CommandRequest, CommandResult
 
 OUTPUT_LIMIT = 8 * 1024 * 1024
 """Bytes of each stream kept per process; older output is dropped first."""
@@ -62,15 +63,6 @@ class OutputBuffer:
         """Bytes from ``offset`` on (or from the oldest kept byte), and the next offset."""
         offset = max(offset, self._start)
         return bytes(self._data[offset - self._start :]), self.end
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    stdout: str
-    stderr: str
-    exit_code: int
-    timed_out: bool
-    duration: float
 
 
 @dataclass(eq=False)
@@ -168,33 +160,21 @@ class ProcessManager:
             raise ConflictError(f"process {process_id} is still running; kill it first")
         del self._processes[process_id]
 
-    async def run(
-        self,
-        command: str | Sequence[str],
-        *,
-        timeout: float | None = None,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        user: str | None = None,
-        stdin: str | None = None,
-    ) -> CommandResult:
-        process = await self.start(
-            command, timeout=timeout, cwd=cwd, env=env, user=user, stdin=stdin, background=False
-        )
+    async def run(self, request: CommandRequest) -> CommandResult:
+        """Run a command to completion; it is not remembered by id."""
+        process = await self.start(request, background=False)
         await process.wait()
         return process.result()
 
-    async def start(
-        self,
-        command: str | Sequence[str],
-        *,
-        timeout: float | None = None,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        user: str | None = None,
-        stdin: str | None = None,
-        background: bool = True,
-    ) -> Process:
+    async def start(self, request: CommandRequest, background: bool = True) -> Process:
+        """Start a command; background ones are listed and can be read and killed later."""
+        command, timeout, cwd, user, stdin = (
+            request.cmd,
+            request.timeout,
+            request.cwd,
+            request.user,
+            request.stdin,
+        )
         if isinstance(command, str):
             if not command.strip():
                 raise _field_error("cmd", "the command is empty")
@@ -209,7 +189,7 @@ class ProcessManager:
             child_env["DISPLAY"] = self._display
         if identity is not None:
             child_env.update(HOME=identity.pw_dir, USER=identity.pw_name, LOGNAME=identity.pw_name)
-        child_env.update(env or {})
+        child_env.update(request.env)
         workdir = cwd or (identity.pw_dir if identity is not None else None)
         if cwd is not None and not os.path.isdir(cwd):
             raise _field_error("cwd", f"{cwd!r} is not a directory")

@@ -7,7 +7,6 @@ children that have a title. Methods must run on the display's X thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from Xlib import X, Xatom
@@ -15,20 +14,8 @@ from Xlib import error as xerror
 from Xlib.protocol import event as xevent
 
 from ..errors import NotFoundError
+from ..models import Window
 from .xthread import XThread
-
-
-@dataclass(frozen=True, slots=True)
-class WindowInfo:
-    id: int
-    title: str
-    wm_class: str
-    pid: int | None
-    x: int
-    y: int
-    width: int
-    height: int
-    active: bool
 
 
 class Windows:
@@ -55,7 +42,7 @@ class Windows:
         focus = self._xthread.connection.get_input_focus().focus
         return int(focus.id) if hasattr(focus, "id") and focus.id > 1 else None
 
-    def list(self) -> list[WindowInfo]:
+    def list(self) -> list[Window]:
         active = self.active_id()
         windows = []
         for window_id in self._window_ids():
@@ -67,7 +54,7 @@ class Windows:
                 windows.append(info)
         return windows
 
-    def _describe(self, window_id: int, active: int | None) -> WindowInfo:
+    def _describe(self, window_id: int, active: int | None) -> Window:
         conn = self._xthread.connection
         window = conn.create_resource_object("window", window_id)
         name = window.get_full_property(self._atom("_NET_WM_NAME"), self._atom("UTF8_STRING"))
@@ -80,7 +67,7 @@ class Windows:
         pid_prop = window.get_full_property(self._atom("_NET_WM_PID"), Xatom.CARDINAL)
         geometry = window.get_geometry()
         origin = window.translate_coords(self._root(), 0, 0)
-        return WindowInfo(
+        return Window(
             id=window_id,
             title=title,
             wm_class=wm_class[1] if wm_class else "",

@@ -8,6 +8,7 @@ import pytest
 
 from deskbox.desktop.shell import OutputBuffer, ProcessManager
 from deskbox.errors import ConflictError, InvalidActionError, NotFoundError
+from deskbox.models import CommandRequest
 
 
 def test_output_buffer_keeps_offsets_when_trimming() -> None:
@@ -21,18 +22,18 @@ def test_output_buffer_keeps_offsets_when_trimming() -> None:
 
 
 async def test_run_returns_output_and_code() -> None:
-    result = await ProcessManager().run("printf 'a\\nb'; exit 4")
+    result = await ProcessManager().run(CommandRequest(cmd="printf 'a\\nb'; exit 4"))
     assert (result.stdout, result.exit_code, result.timed_out) == ("a\nb", 4, False)
 
 
 async def test_invalid_output_bytes_are_replaced_not_fatal() -> None:
-    result = await ProcessManager().run(["printf", "\\377ok"])
+    result = await ProcessManager().run(CommandRequest(cmd=["printf", "\\377ok"]))
     assert result.stdout == "\ufffdok"
 
 
 async def test_follow_yields_output_then_exit() -> None:
     manager = ProcessManager()
-    process = await manager.start("echo a; echo b >&2; echo c")
+    process = await manager.start(CommandRequest(cmd="echo a; echo b >&2; echo c"))
     seen = [item async for item in process.follow()]
     assert seen[-1] == ("exit", "0")
     assert "".join(text for kind, text in seen if kind == "stdout") == "a\nc\n"
@@ -41,13 +42,15 @@ async def test_follow_yields_output_then_exit() -> None:
 
 async def test_many_concurrent_commands() -> None:
     manager = ProcessManager()
-    results = await asyncio.gather(*(manager.run(["sh", "-c", f"echo {i}"]) for i in range(50)))
+    results = await asyncio.gather(
+        *(manager.run(CommandRequest(cmd=["sh", "-c", f"echo {i}"])) for i in range(50))
+    )
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(50)]
 
 
 async def test_forget_rules() -> None:
     manager = ProcessManager()
-    process = await manager.start(["sleep", "10"])
+    process = await manager.start(CommandRequest(cmd=["sleep", "10"]))
     with pytest.raises(ConflictError):
         manager.forget(process.id)
     process.signal()
@@ -60,7 +63,7 @@ async def test_forget_rules() -> None:
 async def test_bad_commands() -> None:
     manager = ProcessManager()
     with pytest.raises(InvalidActionError) as missing:
-        await manager.run(["definitely-not-a-program"])
+        await manager.run(CommandRequest(cmd=["definitely-not-a-program"]))
     assert missing.value.details[0]["loc"] == ["body", "cmd"]
     with pytest.raises(InvalidActionError):
-        await manager.run("  ")
+        await manager.run(CommandRequest(cmd="  "))

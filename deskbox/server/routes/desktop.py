@@ -42,7 +42,7 @@ async def set_clipboard(content: ClipboardContent, desktop: DesktopDep) -> Clipb
 @router.get("/windows", response_model=list[Window])
 async def list_windows(desktop: DesktopDep) -> list[Window]:
     """Top-level windows with their titles; ``active`` marks the focused one."""
-    return [Window.model_validate(w, from_attributes=True) for w in await desktop.list_windows()]
+    return await desktop.list_windows()
 
 
 @router.post("/windows/{window_id}/focus", status_code=204)

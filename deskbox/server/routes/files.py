@@ -18,10 +18,6 @@ router = APIRouter(tags=["files"])
 PathQuery = Annotated[str, Query(min_length=1, description="absolute, or relative to the home folder")]
 
 
-def _model(info: files.FileInfo) -> FileInfo:
-    return FileInfo.model_validate(info, from_attributes=True)
-
-
 def _mode(mode: str | None) -> int | None:
     return int(mode.removeprefix("0o").removeprefix("o"), 8) if mode is not None else None
 
@@ -29,12 +25,12 @@ def _mode(mode: str | None) -> int | None:
 @router.get("/files", response_model=list[FileInfo])
 def list_files(path: PathQuery, depth: Annotated[int, Query(ge=1, le=10)] = 1) -> list[FileInfo]:
     """The entries of a folder, descending ``depth`` levels."""
-    return [_model(info) for info in files.list_dir(path, depth)]
+    return files.list_dir(path, depth)
 
 
 @router.get("/files/stat", response_model=FileInfo)
 def stat(path: PathQuery) -> FileInfo:
-    return _model(files.stat(path))
+    return files.stat(path)
 
 
 @router.get("/files/exists", response_model=bool)
@@ -68,7 +64,7 @@ def write(request: WriteFileRequest) -> FileInfo:
             raise InvalidActionError.at(("body", "content"), "not valid base64") from None
     else:
         data = request.content.encode("utf-8")
-    return _model(files.write_bytes(request.path, data, mode=_mode(request.mode), append=request.append))
+    return files.write_bytes(request.path, data, mode=_mode(request.mode), append=request.append)
 
 
 @router.put(
@@ -88,7 +84,7 @@ async def upload(
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise
-    return _model(await run_in_threadpool(writer.commit))
+    return await run_in_threadpool(writer.commit)
 
 
 @router.get(
@@ -105,12 +101,12 @@ def download(path: PathQuery) -> FileResponse:
 @router.post("/files/mkdir", response_model=FileInfo)
 def mkdir(path: PathQuery) -> FileInfo:
     """Create a folder and its parents; an existing folder is fine."""
-    return _model(files.make_dir(path))
+    return files.make_dir(path)
 
 
 @router.post("/files/move", response_model=FileInfo)
 def move(request: MoveRequest) -> FileInfo:
-    return _model(files.move(request.source, request.destination, request.overwrite))
+    return files.move(request.source, request.destination, request.overwrite)
 
 
 @router.delete("/files", status_code=204)

@@ -30,16 +30,6 @@ def _info(process: Process) -> ProcessInfo:
     )
 
 
-def _start_kwargs(request: CommandRequest) -> dict[str, object]:
-    return {
-        "timeout": request.timeout,
-        "cwd": request.cwd,
-        "env": request.env,
-        "user": request.user,
-        "stdin": request.stdin,
-    }
-
-
 @router.post("/shell/run", response_model=CommandResult)
 async def run(request: CommandRequest, desktop: DesktopDep) -> CommandResult:
     """Run a command to completion and return its output and exit code.
@@ -47,14 +37,7 @@ async def run(request: CommandRequest, desktop: DesktopDep) -> CommandResult:
     A non-zero exit is a normal result, not an error. On timeout the whole process group
     is killed and ``timed_out`` is true.
     """
-    result = await desktop.processes.run(request.cmd, **_start_kwargs(request))  # type: ignore[arg-type]
-    return CommandResult(
-        stdout=result.stdout,
-        stderr=result.stderr,
-        exit_code=result.exit_code,
-        timed_out=result.timed_out,
-        duration=result.duration,
-    )
+    return await desktop.processes.run(request)
 
 
 async def _sse(process: Process, stdout_offset: int = 0, stderr_offset: int = 0) -> AsyncIterator[str]:
@@ -84,14 +67,14 @@ async def stream(request: CommandRequest, desktop: DesktopDep) -> StreamingRespo
     Events: ``start`` (the process), ``stdout`` and ``stderr`` (JSON strings), then
     ``exit`` with the exit code. The process is also listed under /processes while it runs.
     """
-    process = await desktop.processes.start(request.cmd, **_start_kwargs(request))  # type: ignore[arg-type]
+    process = await desktop.processes.start(request)
     return _stream(process)
 
 
 @router.post("/processes", response_model=ProcessInfo, status_code=201)
 async def start_background(request: CommandRequest, desktop: DesktopDep) -> ProcessInfo:
     """Start a command in the background; read its output and kill it by id."""
-    process = await desktop.processes.start(request.cmd, **_start_kwargs(request))  # type: ignore[arg-type]
+    process = await desktop.processes.start(request)
     return _info(process)
 
 
