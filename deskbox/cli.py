@@ -7,10 +7,22 @@ deskbox desktop                   start Xvfb, a window manager, VNC + viewer, an
 from __future__ import annotations
 
 import argparse
-import contextlib
+import asyncio
 import os
+import secrets
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+
+from .desktop.stack import StackConfig
+
+# The browser's first page: a real document with a title, so "a page is loaded" is checkable.
+START_PAGE = (
+    "data:text/html;charset=utf-8,<title>deskbox</title>"
+    "<body style='font:20px sans-serif;margin:40px;color:%23333'><h1>deskbox</h1>"
+    "<p>This desktop is ready for an agent.</p>"
+)
 
 
 def _serve(display: str, host: str, port: int) -> None:
@@ -39,25 +51,74 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_desktop(args: argparse.Namespace) -> int:
-    from .desktop.session import DesktopSession
+def _token() -> tuple[str, bool]:
+    token = os.environ.get("DESKBOX_TOKEN", "")
+    return (token, False) if token else (secrets.token_urlsafe(24), True)
 
-    width, _, height = args.size.partition("x")
-    session = DesktopSession(
-        width=int(width),
-        height=int(height),
-        window_manager=args.wm,
-        vnc=not args.no_vnc,
-        vnc_password=os.environ.get("DESKBOX_VNC_PASSWORD"),
+
+def _free_display() -> str:
+    number = 10
+    while Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+        number += 1
+    return f":{number}"
+
+
+def _run_stack(config: StackConfig) -> int:
+    from .desktop.runner import run_sandbox
+
+    token, generated = _token()
+    return asyncio.run(run_sandbox(config, token, generated))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The container's main process: the whole supervised sandbox on a fixed display."""
+    width, height = args.size
+    return _run_stack(
+        StackConfig(
+            display=args.display,
+            width=width,
+            height=height,
+            host=args.host,
+            port=args.port,
+            runtime_dir=Path(args.runtime_dir),
+            browser_sandbox=not args.no_browser_sandbox,
+            start_url=args.start_url,
+        )
     )
-    print(f"deskbox: starting a {args.size} desktop...", flush=True)
-    with session:
-        print(f"deskbox: display {session.display} is ready", flush=True)
-        if session.viewer_port is not None:
-            print(f"deskbox: viewer at http://127.0.0.1:{session.viewer_port}/vnc.html", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            _serve(session.display, args.host, args.port)
-    return 0
+
+
+def cmd_desktop(args: argparse.Namespace) -> int:
+    """The same sandbox on this host, on a free display, for development."""
+    width, height = args.size
+    runtime = Path(tempfile.mkdtemp(prefix="deskbox-"))
+    return _run_stack(
+        StackConfig(
+            display=_free_display(),
+            width=width,
+            height=height,
+            host=args.host,
+            port=args.port,
+            runtime_dir=runtime,
+            browser_profile=runtime / "chromium",
+            window_manager=args.wm,
+            # Chromium's sandbox refuses to run as root.
+            browser_sandbox=os.geteuid() != 0,
+            start_url=args.start_url,
+        )
+    )
+
+
+def _size(value: str) -> tuple[int, int]:
+    width, sep, height = value.lower().partition("x")
+    if not (
+        sep
+        and width.isdigit()
+        and height.isdigit()
+        and 64 <= int(width) <= 8192
+        and 64 <= int(height) <= 8192
+    ):
+        raise argparse.ArgumentTypeError(f"give WIDTHxHEIGHT between 64 and 8192, not {value!r}")
+    return int(width), int(height)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,13 +132,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--display", default=os.environ.get("DISPLAY", ":0"))
     serve.set_defaults(func=cmd_serve)
 
-    desktop = commands.add_parser("desktop", help="start a desktop on this host and serve it")
-    desktop.add_argument("--size", default="1280x800", help="screen size, WIDTHxHEIGHT")
-    desktop.add_argument("--wm", default="auto", choices=["auto", "xfce", "openbox", "none"])
-    desktop.add_argument("--no-vnc", action="store_true", help="skip x11vnc and the web viewer")
+    sandbox = commands.add_parser(
+        "sandbox", help="run the whole supervised sandbox (the container's command)"
+    )
+    sandbox.add_argument("--display", default=":0")
+    sandbox.add_argument("--runtime-dir", default=os.environ.get("DESKBOX_RUNTIME_DIR", "/tmp/deskbox"))
+    sandbox.add_argument(
+        "--no-browser-sandbox",
+        action="store_true",
+        help="run Chromium without its sandbox (containers without user namespaces)",
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    desktop = commands.add_parser("desktop", help="run the sandbox on this host, on a free display")
+    desktop.add_argument("--wm", default="auto", choices=["auto", "xfce", "openbox"])
     desktop.set_defaults(func=cmd_desktop)
 
-    for sub in (serve, desktop):
+    for stack_command in (sandbox, desktop):
+        stack_command.add_argument(
+            "--size",
+            type=_size,
+            default=os.environ.get("DESKBOX_RESOLUTION", "1280x800"),
+            help="screen size, WIDTHxHEIGHT (env DESKBOX_RESOLUTION)",
+        )
+        stack_command.add_argument("--start-url", default=os.environ.get("DESKBOX_START_URL", START_PAGE))
+
+    for sub in (serve, sandbox, desktop):
         sub.add_argument("--host", default=os.environ.get("DESKBOX_HOST", "127.0.0.1"))
         sub.add_argument("--port", type=int, default=int(os.environ.get("DESKBOX_PORT", "8000")))
     return parser
@@ -91,10 +171,6 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "desktop":
-        width, sep, height = args.size.partition("x")
-        if not (sep and width.isdigit() and height.isdigit()):
-            build_parser().error(f"--size must look like 1280x800, not {args.size!r}")
     result: int = args.func(args)
     return result
 

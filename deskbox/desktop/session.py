@@ -1,9 +1,9 @@
-"""Start a whole desktop on this host: Xvfb, a window manager, VNC and the web viewer.
+"""A bare desktop on this host (Xvfb and a window manager), and readiness checks.
 
-For development and for tests without Docker (the image has its own supervisor). The
-parts after Xvfb start in parallel; each start waits on a real readiness signal (the
-display number Xvfb writes to -displayfd, the window manager's EWMH check property, a
-listening port), never a fixed sleep.
+Tests use DesktopSession for a display of their own; the full sandbox (VNC, viewer,
+browser, server, healing) is the supervised stack in stack.py. Every start waits on a
+real readiness signal (the display number Xvfb writes to -displayfd, the window
+manager's EWMH check property, a listening port), never a fixed sleep.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from Xlib import X, Xatom
 from Xlib import display as xdisplay
 
 from ..errors import DesktopUnavailableError
-
-NOVNC_DIRS = ("/usr/share/novnc", "/usr/local/share/novnc", "/opt/novnc")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -40,12 +37,6 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
         if time.monotonic() > deadline:
             raise DesktopUnavailableError(f"{what} was not ready after {timeout:.0f} s")
         time.sleep(interval)
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
-        return True
-    return False
 
 
 def start_xvfb(
@@ -94,6 +85,15 @@ def start_xvfb(
     return proc, f":{int(number)}"
 
 
+def x_ready(display: str) -> bool:
+    """True once the X server accepts a client."""
+    try:
+        xdisplay.Display(display).close()
+    except Exception:
+        return False
+    return True
+
+
 def window_manager_ready(display: str) -> bool:
     """True once an EWMH window manager has announced itself on the root window."""
     try:
@@ -108,13 +108,6 @@ def window_manager_ready(display: str) -> bool:
         connection.close()
 
 
-def find_novnc() -> Path | None:
-    for folder in NOVNC_DIRS:
-        if (Path(folder) / "vnc.html").exists():
-            return Path(folder)
-    return None
-
-
 @dataclass
 class DesktopSession:
     """A desktop on this host. Use as a context manager, or call start() and stop()."""
@@ -123,11 +116,7 @@ class DesktopSession:
     height: int = 800
     window_manager: str = "auto"
     """"auto" (XFCE, else Openbox), "xfce", "openbox" or "none"."""
-    vnc: bool = False
-    vnc_password: str | None = None
     display: str = ""
-    vnc_port: int | None = None
-    viewer_port: int | None = None
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def __enter__(self) -> DesktopSession:
@@ -167,57 +156,11 @@ class DesktopSession:
             wm = self._wm_command()
             if wm is not None:
                 self._spawn(wm)
-            if self.vnc:
-                self._start_vnc()
             if wm is not None:
                 wait_until(lambda: window_manager_ready(self.display), timeout, "the window manager")
-            if self.vnc_port is not None:
-                wait_until(lambda: port_open(self.vnc_port or 0), timeout, "x11vnc")
-            if self.viewer_port is not None:
-                wait_until(lambda: port_open(self.viewer_port or 0), timeout, "websockify")
         except BaseException:
             self.stop()
             raise
-
-    def _start_vnc(self) -> None:
-        if shutil.which("x11vnc") is None:
-            raise DesktopUnavailableError("x11vnc is not installed")
-        self.vnc_port = free_port()
-        argv = [
-            "x11vnc",
-            "-display",
-            self.display,
-            "-localhost",
-            "-rfbport",
-            str(self.vnc_port),
-            "-forever",
-            "-shared",
-            "-noxdamage",
-            "-quiet",
-        ]
-        if self.vnc_password:
-            # x11vnc reads the password from a file so it never shows in `ps`.
-            path = (
-                Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / f"deskbox-vnc-{os.getpid()}-{self.vnc_port}"
-            )
-            path.write_text(self.vnc_password + "\n")
-            path.chmod(0o600)
-            argv += ["-passwdfile", f"rm:{path}"]
-        else:
-            argv.append("-nopw")
-        self._spawn(argv)
-        novnc = find_novnc()
-        if novnc is not None and shutil.which("websockify"):
-            self.viewer_port = free_port()
-            self._spawn(
-                [
-                    "websockify",
-                    "--web",
-                    str(novnc),
-                    f"127.0.0.1:{self.viewer_port}",
-                    f"127.0.0.1:{self.vnc_port}",
-                ]
-            )
 
     def stop(self) -> None:
         # Later processes depend on earlier ones (Xvfb first), so stop in reverse.

@@ -272,7 +272,7 @@ def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Eve
         eof.set()
 
 
-async def _exited(pid: int, popen: subprocess.Popen[bytes]) -> int:
+async def wait_exit(popen: subprocess.Popen[bytes]) -> int:
     """Wait for the process itself to end, whoever still holds its pipes.
 
     A pidfd becomes readable when the process exits; asyncio's own subprocess wait
@@ -281,7 +281,7 @@ async def _exited(pid: int, popen: subprocess.Popen[bytes]) -> int:
     """
     loop = asyncio.get_running_loop()
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = os.pidfd_open(popen.pid)
     except OSError:  # kernels before 5.3: wait in a thread of our own
         done: asyncio.Future[int] = loop.create_future()
         threading.Thread(
@@ -333,7 +333,7 @@ async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: st
 
         killer = loop.call_later(process.timeout, on_timeout)
     try:
-        code = await _exited(popen.pid, popen)
+        code = await wait_exit(popen)
     finally:
         if killer is not None:
             killer.cancel()

@@ -14,9 +14,10 @@ from .. import __version__
 from ..desktop import Desktop
 from .auth import require_token
 from .errors import install_error_handlers
-from .routes import actions, files, info, screenshot, shell
+from .routes import actions, browser, files, info, screenshot, shell, viewer
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
+from .viewer_auth import ViewerAuth
 
 log = logging.getLogger("deskbox.server")
 
@@ -66,9 +67,12 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     app.state.token = token
     app.state.settings = settings
     app.state.desktop = desktop
+    app.state.viewer_auth = ViewerAuth(token)
     install_error_handlers(app)
-    app.include_router(info.health_router)
+    # Open: health probes. Own checks: the viewer (ticket/cookie) and DevTools sockets.
+    for open_router in (info.health_router, viewer.public_router, browser.socket_router):
+        app.include_router(open_router)
     protected = [Depends(require_token)]
-    for area in (actions, screenshot, shell, files, desktop_area, info):
+    for area in (actions, screenshot, shell, files, desktop_area, info, viewer, browser):
         app.include_router(area.router, dependencies=protected)
     return app

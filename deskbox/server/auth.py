@@ -27,6 +27,15 @@ async def require_token(
     """
     if credentials is None or not credentials.credentials:
         raise AuthenticationError("missing bearer token: send 'Authorization: Bearer <token>'")
-    expected: str = request.app.state.token
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+    if not _same(credentials.credentials, request.app.state.token):
         raise AuthenticationError("invalid token")
+
+
+def _same(supplied: str, expected: str) -> bool:
+    return hmac.compare_digest(supplied.strip().encode(), expected.encode())
+
+
+def bearer_matches(expected: str, authorization: str | None) -> bool:
+    """Check an Authorization header by hand, for websockets (no HTTPBearer there)."""
+    scheme, _, supplied = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and bool(supplied) and _same(supplied, expected)

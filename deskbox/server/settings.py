@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,13 @@ class Settings(BaseSettings):
     display: str = Field(default_factory=lambda: os.environ.get("DISPLAY", ":0"))
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    status_file: Path | None = None
+    """The supervisor's status JSON; /health reports its components when set."""
+    viewer_upstream: str | None = None
+    """websockify's URL, e.g. ws://127.0.0.1:6080/websockify; no viewer when unset."""
+    cdp_url: str | None = None
+    """Chromium's DevTools HTTP URL, e.g. http://127.0.0.1:9222; no /cdp when unset."""
+    novnc_dir: Path | None = Field(default_factory=lambda: _find_novnc())
 
     def ensure_token(self) -> tuple[str, bool]:
         """The token, generating one when none was configured; True if it was generated."""
@@ -28,6 +36,13 @@ class Settings(BaseSettings):
         generated = secrets.token_urlsafe(24)
         self.token = SecretStr(generated)
         return generated, True
+
+
+def _find_novnc() -> Path | None:
+    for folder in ("/usr/share/novnc", "/usr/local/share/novnc", "/opt/novnc"):
+        if (Path(folder) / "vnc.html").is_file():
+            return Path(folder)
+    return None
 
 
 @lru_cache

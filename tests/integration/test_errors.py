@@ -192,7 +192,7 @@ async def test_token_in_the_query_string_is_not_accepted(client: httpx.AsyncClie
 async def test_health_is_open_and_reveals_nothing(client: httpx.AsyncClient) -> None:
     response = await client.get("/health", headers={"Authorization": ""})
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "components": {"server": "ok", "display": "ok"}}
+    assert response.json() == {"status": "ok", "components": {"server": "ready", "display": "ready"}}
 
 
 async def test_unknown_route_is_a_json_404(client: httpx.AsyncClient) -> None:

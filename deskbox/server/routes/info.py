@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from importlib import metadata
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -26,14 +28,35 @@ def _version(package: str) -> str:
 
 @health_router.get("/health", response_model=Health, responses={503: {"model": Health}})
 async def health(request: Request, response: Response) -> Health:
-    """Whether the server can reach its display; 503 when it cannot. Needs no token."""
+    """Every component's state; 503 unless all are ready. Needs no token.
+
+    In a sandbox the components are the supervisor's (xvfb, session, vnc, browser, ...);
+    a bare `deskbox serve` reports only itself and its display.
+    """
     desktop: Desktop = request.app.state.desktop
+    components = {"server": "ready"}
     try:
         await desktop.screen_size()
+        components["display"] = "ready"
     except DesktopUnavailableError:
+        components["display"] = "unavailable"
+    status_file: Path | None = request.app.state.settings.status_file
+    if status_file is not None:
+        try:
+            supervised = json.loads(status_file.read_text())["components"]
+            components.update({name: str(entry["state"]) for name, entry in supervised.items()})
+        except (OSError, ValueError, KeyError, TypeError):
+            components["supervisor"] = "unavailable"
+    healthy = all(state == "ready" for state in components.values())
+    if not healthy:
         response.status_code = 503
-        return Health(status="degraded", components={"server": "ok", "display": "unavailable"})
-    return Health(status="ok", components={"server": "ok", "display": "ok"})
+    return Health(status="ok" if healthy else "degraded", components=components)
+
+
+@health_router.get("/health/live", response_model=Health)
+async def live() -> Health:
+    """The server process answers; nothing else is checked (for the supervisor)."""
+    return Health(status="ok", components={"server": "ready"})
 
 
 @router.get("/info", response_model=Info)

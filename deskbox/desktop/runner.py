@@ -1,0 +1,83 @@
+"""Run a whole sandbox in the foreground: the supervised stack, with progress and a banner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+
+import httpx
+
+from .stack import StackConfig, build_stack
+from .supervisor import Supervisor
+
+START_TIMEOUT = 120.0
+
+
+def _say(message: str) -> None:
+    print(f"deskbox: {message}", flush=True)
+
+
+async def _show_progress(supervisor: Supervisor) -> None:
+    """Print each component as it becomes ready, so a slow start is never a silent one."""
+    announced: set[str] = set()
+    started = time.monotonic()
+    while True:
+        for name, component in supervisor.components.items():
+            if component.state == "ready" and name not in announced:
+                announced.add(name)
+                _say(f"  {name:<11} ready after {time.monotonic() - started:5.2f} s")
+        if supervisor.ready:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def _viewer_link(config: StackConfig, token: str, public_url: str) -> str | None:
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        try:
+            answer = await client.post(
+                f"http://127.0.0.1:{config.port}/viewer/tickets", headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError:
+            return None
+    if answer.status_code != 200:
+        return None
+    url: str = answer.json()["url"]
+    return public_url + url[url.index("/viewer") :]
+
+
+async def run_sandbox(config: StackConfig, token: str, token_generated: bool) -> int:
+    supervisor = Supervisor(
+        build_stack(config, token), status_file=config.status_file, log_dir=config.runtime_dir
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    _say(
+        f"starting a {config.width}x{config.height} desktop on {config.display} (logs: {config.runtime_dir})"
+    )
+    await supervisor.start()
+    progress = asyncio.create_task(_show_progress(supervisor))
+    waiting = asyncio.create_task(stop.wait())
+    await asyncio.wait([progress, waiting], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+    if supervisor.ready:
+        public_url = os.environ.get("DESKBOX_PUBLIC_URL", f"http://{config.host}:{config.port}").rstrip("/")
+        _say(f"ready: API {public_url}  (docs: {public_url}/docs)")
+        if token_generated:
+            _say(f"token (generated; set DESKBOX_TOKEN to choose one): {token}")
+        link = await _viewer_link(config, token, public_url)
+        if link:
+            _say(f"viewer (one-time link, valid 60 s): {link}")
+            _say(f"        more links: curl -X POST -H 'Authorization: Bearer …' {public_url}/viewer/tickets")
+    elif not stop.is_set():
+        _say(f"not ready after {START_TIMEOUT:.0f} s: {supervisor.status()['components']}")
+    await waiting
+    progress.cancel()
+    _say("stopping")
+    await supervisor.stop()
+    with contextlib.suppress(OSError):
+        config.status_file.unlink()
+    return 0

@@ -1,0 +1,114 @@
+"""The noVNC viewer, behind one-time tickets and a signed cookie (see viewer_auth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Cookie, Request, WebSocket
+from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import BaseModel
+
+from ...errors import AuthenticationError, NotFoundError
+from ..viewer_auth import COOKIE, SESSION_SECONDS, TICKET_SECONDS, Mode, ViewerAuth
+from ..wsproxy import bridge
+
+router = APIRouter(tags=["viewer"])  # needs the bearer token
+public_router = APIRouter(tags=["viewer"])  # needs a ticket or the viewer cookie
+
+POLICY_VIOLATION = 1008
+
+
+class TicketRequest(BaseModel):
+    view_only: bool = False
+
+
+class Ticket(BaseModel):
+    url: str
+    """Open this in a browser within ``expires_in`` seconds; it works once."""
+    expires_in: float
+    view_only: bool
+
+
+def _auth(request: Request | WebSocket) -> ViewerAuth:
+    auth: ViewerAuth = request.app.state.viewer_auth
+    return auth
+
+
+def _novnc_dir(request: Request | WebSocket) -> Path:
+    folder: Path | None = request.app.state.settings.novnc_dir
+    if folder is None:
+        raise NotFoundError("this server has no viewer (noVNC is not installed)")
+    return folder
+
+
+@router.post("/viewer/tickets", response_model=Ticket)
+async def create_ticket(request: Request, body: TicketRequest | None = None) -> Ticket:
+    """A one-time viewer URL; ``view_only`` gives a viewer that cannot send input."""
+    _novnc_dir(request)
+    view_only = body.view_only if body is not None else False
+    ticket = _auth(request).issue_ticket("view" if view_only else "full")
+    url = f"{str(request.base_url).rstrip('/')}/viewer?{urlencode({'ticket': ticket})}"
+    return Ticket(url=url, expires_in=TICKET_SECONDS, view_only=view_only)
+
+
+@public_router.get("/viewer", response_class=RedirectResponse, status_code=303)
+async def open_viewer(request: Request, ticket: str) -> RedirectResponse:
+    """Trade a ticket for the viewer cookie, then go to the viewer page."""
+    _novnc_dir(request)
+    mode = _auth(request).redeem(ticket)
+    if mode is None:
+        raise AuthenticationError("this viewer link is invalid, used or expired; ask for a new one")
+    query = {
+        "autoconnect": "1",
+        "reconnect": "1",
+        "resize": "scale",
+        "path": "viewer/websockify",
+        "view_only": "1" if mode == "view" else "0",
+        "show_dot": "1",
+    }
+    response = RedirectResponse(f"/viewer/vnc.html?{urlencode(query)}", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        _auth(request).session_cookie(mode),
+        max_age=SESSION_SECONDS,
+        path="/viewer",
+        httponly=True,
+        samesite="strict",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@public_router.get("/viewer/{asset:path}", response_class=FileResponse)
+async def viewer_asset(
+    request: Request, asset: str, deskbox_viewer: Annotated[str | None, Cookie()] = None
+) -> FileResponse:
+    """noVNC's page and scripts, for holders of the viewer cookie."""
+    if _auth(request).check_cookie(deskbox_viewer) is None:
+        raise AuthenticationError("open the viewer through a ticket URL from POST /viewer/tickets")
+    root = _novnc_dir(request).resolve()
+    path = (root / asset).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFoundError(f"no viewer file {asset!r}")
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@public_router.websocket("/viewer/websockify")
+async def viewer_socket(websocket: WebSocket) -> None:
+    """The VNC stream: view-only cookies reach a VNC server that ignores input."""
+    mode: Mode | None = _auth(websocket).check_cookie(websocket.cookies.get(COOKIE))
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host", "")
+    # Cross-site pages must not ride on the cookie (SameSite=Strict covers browsers
+    # that honour it; the Origin check covers the rest).
+    if mode is None or (origin is not None and origin.split("://", 1)[-1] != host):
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    upstream: str | None = websocket.app.state.settings.viewer_upstream
+    if not upstream:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await bridge(websocket, f"{upstream}?token={mode}")
