@@ -140,6 +140,10 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
                 "RANDR",
                 "-dpi",
                 "96",
+                # No screen saver and no DPMS: an agent's screen must never go blank.
+                "-s",
+                "0",
+                "-dpms",
             ],
             ready=lambda: asyncio.to_thread(x_ready, config.display),
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -43,6 +45,21 @@ def _novnc_dir(request: Request | WebSocket) -> Path:
     return folder
 
 
+@functools.cache
+def _socket_path(novnc: Path) -> str:
+    """noVNC's ``path`` setting for /viewer/websockify.
+
+    noVNC up to 1.4 joins ``path`` to the host; later versions resolve it against the
+    page's URL, which already lives under /viewer/.
+    """
+    try:
+        version = json.loads((novnc / "package.json").read_text())["version"]
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except (OSError, ValueError, KeyError):
+        return "viewer/websockify"
+    return "websockify" if (major, minor) >= (1, 5) else "viewer/websockify"
+
+
 @router.post("/viewer/tickets", response_model=Ticket)
 async def create_ticket(request: Request, body: TicketRequest | None = None) -> Ticket:
     """A one-time viewer URL; ``view_only`` gives a viewer that cannot send input."""
@@ -64,7 +81,7 @@ async def open_viewer(request: Request, ticket: str) -> RedirectResponse:
         "autoconnect": "1",
         "reconnect": "1",
         "resize": "scale",
-        "path": "viewer/websockify",
+        "path": _socket_path(_novnc_dir(request)),
         "view_only": "1" if mode == "view" else "0",
         "show_dot": "1",
     }

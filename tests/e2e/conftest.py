@@ -1,0 +1,123 @@
+"""A real sandbox from `docker compose up`, for the whole e2e session.
+
+The fixture installs and starts Docker with ../shared/ci/ensure-docker when needed,
+builds the image (progress printed), brings the sandbox up with a unique project name,
+a test token and a free port, and takes it down at the end, checking that nothing is
+left behind. Set DESKBOX_SKIP_DOCKER=1 to skip these tests on a machine without root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deskbox.desktop.session import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+ENSURE_DOCKER = Path(os.environ.get("DESKBOX_ENSURE_DOCKER", REPO.parent / "shared" / "ci" / "ensure-docker"))
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    url: str
+    token: str
+    project: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return compose(self.project, self.env, *args, check=check)
+
+    @property
+    def env(self) -> dict[str, str]:
+        port = self.url.rsplit(":", 1)[1]
+        return {**os.environ, "DESKBOX_TOKEN": self.token, "DESKBOX_PORT": port}
+
+    def exec(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.compose("exec", "-T", "sandbox", *argv, check=check)
+
+    def container_id(self) -> str:
+        return self.compose("ps", "-q", "sandbox").stdout.strip()
+
+
+def compose(
+    project: str, env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "compose", "-p", project, *args],
+        cwd=REPO,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=check,
+    )
+
+
+def _run_visible(argv: list[str], what: str) -> None:
+    """Run a long step with its output streaming to the terminal (pytest -s shows it)."""
+    print(f"\n[e2e] {what}: {' '.join(argv)}", file=sys.stderr, flush=True)
+    result = subprocess.run(argv, cwd=REPO, stdout=sys.stderr, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        pytest.fail(f"{what} failed with exit code {result.returncode}")
+
+
+def docker_labels(kind: str, project: str) -> list[str]:
+    listed = subprocess.run(
+        [
+            "docker",
+            kind,
+            "ls",
+            "-q",
+            *(["-a"] if kind == "container" else []),
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    if os.environ.get("DESKBOX_SKIP_DOCKER") == "1":
+        pytest.skip("DESKBOX_SKIP_DOCKER=1")
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        if not ENSURE_DOCKER.exists():
+            pytest.fail(f"no Docker engine and no {ENSURE_DOCKER} to start one")
+        _run_visible(["bash", str(ENSURE_DOCKER)], "starting Docker")
+    _run_visible(["docker", "compose", "build", "--progress", "plain"], "building the image")
+
+    project = f"deskbox-e2e-{secrets.token_hex(3)}"
+    token = secrets.token_urlsafe(24)
+    port = free_port()
+    box = Sandbox(url=f"http://127.0.0.1:{port}", token=token, project=project)
+    up = box.compose("up", "-d", "--wait", "--no-build", check=False)
+    try:
+        if up.returncode != 0:
+            logs = box.compose("logs", "--no-color", check=False).stdout
+            pytest.fail(f"docker compose up failed:\n{up.stderr}\n{logs}")
+        yield box
+    finally:
+        down = box.compose("down", "-v", "--remove-orphans", "--timeout", "10", check=False)
+        leftovers = {kind: docker_labels(kind, project) for kind in ("container", "network", "volume")}
+        assert down.returncode == 0, down.stderr
+        assert leftovers == {"container": [], "network": [], "volume": []}, leftovers
+
+
+def inspect(container: str) -> dict[str, object]:
+    data: list[dict[str, object]] = json.loads(
+        subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True).stdout
+    )
+    return data[0]
