@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .desktop.stack import StackConfig
+from .sandbox.stack import StackConfig
 
 # The browser's first page: a real document with a title, so "a page is loaded" is checkable.
 START_PAGE = (
@@ -64,7 +64,7 @@ def _free_display() -> str:
 
 
 def _run_stack(config: StackConfig) -> int:
-    from .desktop.runner import run_sandbox
+    from .sandbox.runner import run_sandbox
 
     token, generated = _token()
     return asyncio.run(run_sandbox(config, token, generated))

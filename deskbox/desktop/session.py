@@ -85,15 +85,6 @@ def start_xvfb(
     return proc, f":{int(number)}"
 
 
-def x_ready(display: str) -> bool:
-    """True once the X server accepts a client."""
-    try:
-        xdisplay.Display(display).close()
-    except Exception:
-        return False
-    return True
-
-
 def window_manager_ready(display: str) -> bool:
     """True once an EWMH window manager has announced itself on the root window."""
     try:

@@ -16,11 +16,11 @@ import pwd
 import secrets
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from .._process import wait_exit
 from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
 from ..models import CommandRequest, CommandResult
 
@@ -270,37 +270,6 @@ def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Eve
     else:
         asyncio.get_running_loop().remove_reader(fd)
         eof.set()
-
-
-async def wait_exit(popen: subprocess.Popen[bytes]) -> int:
-    """Wait for the process itself to end, whoever still holds its pipes.
-
-    A pidfd becomes readable when the process exits; asyncio's own subprocess wait
-    would also wait for every pipe to close, which a backgrounded grandchild can delay
-    forever.
-    """
-    loop = asyncio.get_running_loop()
-    try:
-        pidfd = os.pidfd_open(popen.pid)
-    except OSError:  # kernels before 5.3: wait in a thread of our own
-        done: asyncio.Future[int] = loop.create_future()
-        threading.Thread(
-            target=lambda: loop.call_soon_threadsafe(done.set_result, popen.wait()), daemon=True
-        ).start()
-        return await done
-    exited: asyncio.Future[None] = loop.create_future()
-
-    def on_exit() -> None:
-        if not exited.done():
-            exited.set_result(None)
-
-    loop.add_reader(pidfd, on_exit)
-    try:
-        await exited
-    finally:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
-    return popen.wait()
 
 
 async def _feed(popen: subprocess.Popen[bytes], data: str) -> None:

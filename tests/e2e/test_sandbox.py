@@ -268,7 +268,7 @@ async def test_the_token_is_not_in_the_logs_unless_generated(sandbox: Sandbox) -
 # ---- 6. healing ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("process", ["Xvfb", "x11vnc", "chromium", "websockify"])
+@pytest.mark.parametrize("process", ["Xvfb", "x11vnc", "chromium", "websockify", "xfwm4", "xfce4-panel"])
 async def test_a_killed_component_comes_back(sandbox: Sandbox, api: httpx.AsyncClient, process: str) -> None:
     pattern = {"websockify": "python3 -m websockify"}.get(process, process)
     flag = "-f" if process == "websockify" else "-x"

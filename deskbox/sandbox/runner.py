@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import time
 
-import httpx
-
+from .probes import http_request
 from .stack import StackConfig, build_stack
 from .supervisor import Supervisor
 
@@ -35,17 +35,17 @@ async def _show_progress(supervisor: Supervisor) -> None:
 
 
 async def _viewer_link(config: StackConfig, token: str, public_url: str) -> str | None:
-    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-        try:
-            answer = await client.post(
-                f"http://127.0.0.1:{config.port}/viewer/tickets", headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.HTTPError:
-            return None
-    if answer.status_code != 200:
+    try:
+        status, body = await http_request(
+            config.port,
+            "POST",
+            "/viewer/tickets",
+            {"Authorization": f"Bearer {token}", "Content-Length": "0"},
+        )
+        url: str = json.loads(body)["url"] if status == 200 else ""
+    except (OSError, TimeoutError, ValueError, KeyError):
         return None
-    url: str = answer.json()["url"]
-    return public_url + url[url.index("/viewer") :]
+    return public_url + url[url.index("/viewer") :] if url else None
 
 
 async def run_sandbox(config: StackConfig, token: str, token_generated: bool) -> int:
@@ -64,6 +64,7 @@ async def run_sandbox(config: StackConfig, token: str, token_generated: bool) ->
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait([progress, waiting], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
     if supervisor.ready:
+        _say(f"all components ready after {time.monotonic() - supervisor.started_at:.2f} s")
         public_url = os.environ.get("DESKBOX_PUBLIC_URL", f"http://{config.host}:{config.port}").rstrip("/")
         _say(f"ready: API {public_url}  (docs: {public_url}/docs)")
         if token_generated:

@@ -1,11 +1,17 @@
 """The processes of one sandbox, as supervisor components.
 
-    xvfb ─┬─ session (XFCE, else Openbox)
+    xvfb ─┬─ wm (xfwm4, else Openbox) ─┬─ panel (xfce4-panel)
+          │                            └─ desktop (xfdesktop)
+          ├─ settings (xfsettingsd)        dbus: the session bus XFCE's parts share
           ├─ vnc (x11vnc, full control, 127.0.0.1:5900)
           ├─ vnc-view (x11vnc -viewonly, 127.0.0.1:5901)
           └─ browser (Chromium, DevTools on 127.0.0.1:9222)
     websockify (127.0.0.1:6080; token "full" -> 5900, "view" -> 5901)
     server (the control server: API, viewer gateway, DevTools gateway)
+
+XFCE's parts run as components of their own rather than under xfce4-session: each one
+that dies comes back by itself, and the session manager's 60 MiB and its autostarted
+helpers (file manager daemon, accessibility bus) stay out of every sandbox.
 
 Every port but the server's binds to loopback; the server is the only way in, and it
 checks the token. The same stack runs in the container (`deskbox sandbox`) and on a
@@ -14,16 +20,12 @@ Debian host (`deskbox desktop`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from .session import window_manager_ready, x_ready
+from .probes import browser_page_loaded, http_ok, port_open, window_manager_running, x_server_accepts
 from .supervisor import Component
 
 CHROMIUM_FLAGS = (
@@ -32,9 +34,12 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--disable-features=Translate,MediaRouter",
     "--password-store=basic",
     "--disable-dev-shm-usage",
+    # The WebUI omnibox popups are preloaded into a renderer of their own (70-80 MiB);
+    # the spare renderer is another 20 MiB. Neither is worth its memory in a sandbox.
+    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,OmniboxAimPopup,"
+    "SpareRendererForSitePerProcess,Translate,MediaRouter,OptimizationHints",
 )
 
 
@@ -53,6 +58,7 @@ class StackConfig:
     browser_profile: Path = Path.home() / ".config" / "deskbox-chromium"
     start_url: str = "about:blank"
     window_manager: str = "auto"
+    """"auto" (XFCE, else Openbox), "xfce" or "openbox"."""
     browser: bool = True
     browser_sandbox: bool = True
     """False inside containers, where Chromium's sandbox cannot get its namespaces."""
@@ -65,48 +71,59 @@ class StackConfig:
     def vnc_targets_file(self) -> Path:
         return self.runtime_dir / "vnc-targets"
 
-
-async def port_ready(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        _, writer = await asyncio.open_connection(host, port)
-    except OSError:
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    @property
+    def bus_socket(self) -> Path:
+        return self.runtime_dir / "bus"
 
 
-async def http_ready(url: str) -> bool:
-    async with httpx.AsyncClient(timeout=1) as client:
-        try:
-            return (await client.get(url)).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-
-async def browser_page_loaded(cdp_port: int) -> bool:
-    """True once Chromium has a page target whose document finished loading."""
-    async with httpx.AsyncClient(timeout=1) as client:
-        try:
-            targets = (await client.get(f"http://127.0.0.1:{cdp_port}/json/list")).json()
-        except (httpx.HTTPError, ValueError):
-            return False
-    return any(t.get("type") == "page" and t.get("title") for t in targets)
-
-
-def _session_argv(choice: str) -> list[str]:
-    if choice in ("auto", "xfce") and shutil.which("xfce4-session"):
-        runner = shutil.which("dbus-run-session")
-        return [runner, "--", "xfce4-session"] if runner else ["xfce4-session"]
+def _desktop_components(config: StackConfig, env: dict[str, str]) -> list[Component]:
+    """The window manager, and with XFCE its panel, desktop and settings daemon."""
+    choice = config.window_manager
+    if choice in ("auto", "xfce") and shutil.which("xfwm4"):
+        bus_env = {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={config.bus_socket}"}
+        wm_ready = lambda: window_manager_running(config.display)  # noqa: E731
+        return [
+            Component(
+                "dbus",
+                [
+                    "dbus-daemon",
+                    "--session",
+                    "--nofork",
+                    "--nopidfile",
+                    f"--address=unix:path={config.bus_socket}",
+                ],
+                ready=lambda: _socket_exists(config.bus_socket),
+            ),
+            Component(
+                "wm", ["xfwm4", "--compositor=off"], needs=["xvfb", "dbus"], env=bus_env, ready=wm_ready
+            ),
+            Component("settings", ["xfsettingsd", "--disable-wm-check"], needs=["xvfb", "dbus"], env=bus_env),
+            Component("panel", ["xfce4-panel"], needs=["wm"], env=bus_env),
+            Component("desktop", ["xfdesktop"], needs=["wm"], env=bus_env),
+        ]
     if choice in ("auto", "openbox") and shutil.which("openbox"):
-        return ["openbox"]
-    raise RuntimeError(f"no window manager for {choice!r}: install xfce4-session or openbox")
+        return [
+            Component(
+                "wm",
+                ["openbox"],
+                needs=["xvfb"],
+                env=env,
+                ready=lambda: window_manager_running(config.display),
+            )
+        ]
+    raise RuntimeError(f"no window manager for {choice!r}: install xfwm4 or openbox")
+
+
+async def _socket_exists(path: Path) -> bool:
+    return path.exists()
 
 
 def build_stack(config: StackConfig, token: str) -> list[Component]:
     """The components of one sandbox; ``token`` goes to the server only, via its env."""
     display_env = {"DISPLAY": config.display}
+    if shutil.which("dbus-daemon"):
+        # One session bus for every desktop program, as a login session would have.
+        display_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={config.bus_socket}"
     config.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config.vnc_targets_file.write_text(
         f"full: 127.0.0.1:{config.vnc_port}\nview: 127.0.0.1:{config.vnc_view_port}\n"
@@ -124,47 +141,38 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
         "-noipv6",
         "-xkb",
     ]
+    xvfb = [
+        "Xvfb",
+        config.display,
+        "-screen",
+        "0",
+        f"{config.width}x{config.height}x24",
+        "-nolisten",
+        "tcp",
+        "-noreset",
+        "+extension",
+        "RANDR",
+        "-dpi",
+        "96",
+        # No screen saver and no DPMS: an agent's screen must never go blank.
+        "-s",
+        "0",
+        "-dpms",
+    ]
     components = [
-        Component(
-            "xvfb",
-            [
-                "Xvfb",
-                config.display,
-                "-screen",
-                "0",
-                f"{config.width}x{config.height}x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-                "+extension",
-                "RANDR",
-                "-dpi",
-                "96",
-                # No screen saver and no DPMS: an agent's screen must never go blank.
-                "-s",
-                "0",
-                "-dpms",
-            ],
-            ready=lambda: asyncio.to_thread(x_ready, config.display),
-        ),
-        Component(
-            "session",
-            _session_argv(config.window_manager),
-            needs=["xvfb"],
-            env=display_env,
-            ready=lambda: asyncio.to_thread(window_manager_ready, config.display),
-        ),
+        Component("xvfb", xvfb, ready=lambda: x_server_accepts(config.display)),
+        *_desktop_components(config, display_env),
         Component(
             "vnc",
             [*x11vnc, "-rfbport", str(config.vnc_port)],
             needs=["xvfb"],
-            ready=lambda: port_ready(config.vnc_port),
+            ready=lambda: port_open(config.vnc_port),
         ),
         Component(
             "vnc-view",
             [*x11vnc, "-viewonly", "-rfbport", str(config.vnc_view_port)],
             needs=["xvfb"],
-            ready=lambda: port_ready(config.vnc_view_port),
+            ready=lambda: port_open(config.vnc_view_port),
         ),
         Component(
             "websockify",
@@ -178,7 +186,7 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
                 "--token-source",
                 str(config.vnc_targets_file),
             ],
-            ready=lambda: port_ready(config.websockify_port),
+            ready=lambda: port_open(config.websockify_port),
         ),
         Component(
             "server",
@@ -200,7 +208,7 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
                 "DESKBOX_VIEWER_UPSTREAM": f"ws://127.0.0.1:{config.websockify_port}/websockify",
                 "DESKBOX_CDP_URL": f"http://127.0.0.1:{config.cdp_port}" if config.browser else "",
             },
-            ready=lambda: http_ready(f"http://127.0.0.1:{config.port}/health/live"),
+            ready=lambda: http_ok(config.port, "/health/live"),
         ),
     ]
     if config.browser:

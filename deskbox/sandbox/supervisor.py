@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .shell import wait_exit
+from .._process import wait_exit
 
 log = logging.getLogger("deskbox.supervisor")
 
@@ -49,6 +49,8 @@ class Component:
     ready_timeout: float = 30.0
     optional: bool = False
     """Reported, but the sandbox is healthy without it."""
+    poll: float = READY_POLL
+    """Seconds between readiness checks; longer for checks that spawn a process."""
 
     state: State = "waiting"
     restarts: int = 0
@@ -185,7 +187,7 @@ class Supervisor:
                 )
                 _kill_group(component._process)
                 return False
-            await asyncio.sleep(READY_POLL)
+            await asyncio.sleep(component.poll)
         return False
 
     async def stop(self) -> None:
