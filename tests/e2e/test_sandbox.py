@@ -292,15 +292,18 @@ async def test_the_server_itself_comes_back(sandbox: Sandbox, api: httpx.AsyncCl
 # ---- 7. compose down -----------------------------------------------------------------------
 
 
-def test_compose_down_leaves_nothing_behind(sandbox: Sandbox) -> None:
+def test_resolution_setting_and_compose_down_leaves_nothing_behind(sandbox: Sandbox) -> None:
     project = f"deskbox-down-{secrets.token_hex(3)}"
-    env = {**os.environ, "DESKBOX_TOKEN": secrets.token_urlsafe(16), "DESKBOX_PORT": str(free_port())}
+    token, port = secrets.token_urlsafe(16), free_port()
+    env = {**os.environ, "DESKBOX_TOKEN": token, "DESKBOX_PORT": str(port), "DESKBOX_RESOLUTION": "1024x768"}
     started = time.monotonic()
     up = compose(project, env, "up", "-d", "--wait", "--no-build", check=False)
     try:
         assert up.returncode == 0, up.stderr
         assert time.monotonic() - started < 60
         assert docker_labels("container", project)
+        screen = httpx.get(f"http://127.0.0.1:{port}/screen", headers={"Authorization": f"Bearer {token}"})
+        assert screen.json() == {"width": 1024, "height": 768}
     finally:
         down = compose(project, env, "down", check=False)
     assert down.returncode == 0, down.stderr
