@@ -36,8 +36,9 @@ from PIL import Image
 from Xlib import X
 from Xlib import display as xdisplay
 
+from deskbox._ports import free_port
 from deskbox.desktop.capture import fast_png
-from deskbox.desktop.session import DesktopSession, free_port
+from deskbox.desktop.session import DesktopSession
 
 WIDTH, HEIGHT = 1280, 800
 LISTENER = (1040, 560, 200, 200)  # x, y, width, height of the event-listening window

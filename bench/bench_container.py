@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from deskbox._ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "deskbox/desktop:latest"
 
@@ -48,14 +50,6 @@ def wait_healthy(url: str, timeout: float = 120) -> float:
                 pass
             time.sleep(0.01)
     raise TimeoutError("the sandbox never became healthy")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cold_starts(runs: int) -> list[float]:

@@ -12,9 +12,13 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
+import time
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._ports import free_display, free_port
 from .sandbox.stack import StackConfig
 
 # The browser's first page: a real document with a title, so "a page is loaded" is checkable.
@@ -56,13 +60,6 @@ def _token() -> tuple[str, bool]:
     return (token, False) if token else (secrets.token_urlsafe(24), True)
 
 
-def _free_display() -> str:
-    number = 10
-    while Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-        number += 1
-    return f":{number}"
-
-
 def _run_stack(config: StackConfig) -> int:
     from .sandbox.runner import run_sandbox
 
@@ -90,10 +87,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_desktop(args: argparse.Namespace) -> int:
     """The same sandbox on this host, on a free display, for development."""
     width, height = args.size
-    runtime = Path(tempfile.mkdtemp(prefix="deskbox-"))
+    runtime = Path(args.runtime_dir) if args.runtime_dir else Path(tempfile.mkdtemp(prefix="deskbox-"))
+    # Free ports for everything, so several host sandboxes can run side by side.
+    vnc, vnc_view, websockify, cdp = (free_port() for _ in range(4))
     return _run_stack(
         StackConfig(
-            display=_free_display(),
+            vnc_port=vnc,
+            vnc_view_port=vnc_view,
+            websockify_port=websockify,
+            cdp_port=cdp,
+            display=free_display(),
             width=width,
             height=height,
             host=args.host,
@@ -121,6 +124,109 @@ def _size(value: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+# ---- sandboxes through the SDK --------------------------------------------------------------
+
+
+def _progress(what: str) -> threading.Event:
+    """Print how long ``what`` has been going, every few seconds, until the event is set."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(3):
+            print(f"deskbox: {what}... {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+
+    threading.Thread(target=tick, daemon=True).start()
+    return done
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from .client import Sandbox
+
+    width, height = args.size
+    done = _progress("starting a sandbox")
+    try:
+        sbx = Sandbox.create(backend=args.backend, resolution=(width, height), timeout=args.timeout)
+    finally:
+        done.set()
+    print(f"sandbox  {sbx.sandbox_id}")
+    print(f"api      {sbx.url}  (docs: {sbx.url}/docs)")
+    print(f"token    {sbx.info.token}")
+    print(f"viewer   {sbx.stream.get_url()}  (one-time link; `deskbox viewer {sbx.sandbox_id}` for another)")
+    print(f"ends in  {args.timeout:.0f} s  (deskbox rm {sbx.sandbox_id} to end it now)")
+    sbx.close()
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from .client import Sandbox
+
+    for info in Sandbox.list(backend=args.backend):
+        left = f"{info.deadline - time.time():.0f} s left" if info.deadline else ""
+        print(f"{info.sandbox_id}  {info.url}  {left}  {info.metadata or ''}".rstrip())
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    from .backends import get_backend
+
+    backend = get_backend(args.backend)
+    for sandbox_id in args.ids:
+        asyncio.run(backend.kill(sandbox_id))
+        print(f"removed {sandbox_id}")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from .backends import get_backend
+
+    print(asyncio.run(get_backend(args.backend).logs(args.id)), end="")
+    return 0
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from .client import Sandbox
+
+    sbx = Sandbox.connect(args.id, backend=args.backend)
+    fmt = args.format or Path(args.output).suffix.lstrip(".").replace("jpg", "jpeg") or "png"
+    Path(args.output).write_bytes(sbx.screenshot(fmt))
+    sbx.close()
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    from .client import CommandResult, Sandbox
+
+    argv = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not argv:
+        raise SystemExit("deskbox exec: give a command after the sandbox id")
+    sbx = Sandbox.connect(args.id, backend=args.backend)
+    command: str | list[str] = argv[0] if len(argv) == 1 else argv
+    result = sbx.commands.run(
+        command,
+        timeout=args.timeout,
+        check=False,
+        on_stdout=lambda text: print(text, end="", flush=True),
+        on_stderr=lambda text: print(text, end="", file=sys.stderr, flush=True),
+    )
+    sbx.close()
+    assert isinstance(result, CommandResult)
+    return result.exit_code
+
+
+def cmd_viewer(args: argparse.Namespace) -> int:
+    from .client import Sandbox
+
+    sbx = Sandbox.connect(args.id, backend=args.backend)
+    url = sbx.stream.get_url(view_only=args.view_only)
+    sbx.close()
+    print(url)
+    if not args.no_browser:
+        webbrowser.open(url)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deskbox", description="A desktop in a box for computer-use agents."
@@ -146,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     desktop = commands.add_parser("desktop", help="run the sandbox on this host, on a free display")
     desktop.add_argument("--wm", default="auto", choices=["auto", "xfce", "openbox"])
+    desktop.add_argument(
+        "--runtime-dir", default=None, help="status, logs and deadline (default: a new temp dir)"
+    )
     desktop.set_defaults(func=cmd_desktop)
 
     for stack_command in (sandbox, desktop):
@@ -156,6 +265,40 @@ def build_parser() -> argparse.ArgumentParser:
             help="screen size, WIDTHxHEIGHT (env DESKBOX_RESOLUTION)",
         )
         stack_command.add_argument("--start-url", default=os.environ.get("DESKBOX_START_URL", START_PAGE))
+
+    up = commands.add_parser("up", help="create a sandbox and print its URLs and token")
+    up.add_argument(
+        "--timeout", type=float, default=3600, help="seconds until the sandbox ends (default 3600)"
+    )
+    up.add_argument("--size", type=_size, default="1280x800")
+    up.set_defaults(func=cmd_up)
+    ls = commands.add_parser("ls", help="list sandboxes")
+    ls.set_defaults(func=cmd_ls)
+    rm = commands.add_parser("rm", help="end sandboxes")
+    rm.add_argument("ids", nargs="+")
+    rm.set_defaults(func=cmd_rm)
+    logs = commands.add_parser("logs", help="a sandbox's log")
+    logs.add_argument("id")
+    logs.set_defaults(func=cmd_logs)
+    shot = commands.add_parser("screenshot", help="save a sandbox's screen to a file")
+    shot.add_argument("id")
+    shot.add_argument("-o", "--output", default="screenshot.png")
+    shot.add_argument("--format", choices=["png", "jpeg", "webp"])
+    shot.set_defaults(func=cmd_screenshot)
+    exec_ = commands.add_parser("exec", help="run a command in a sandbox; exits with its code")
+    exec_.add_argument("id")
+    exec_.add_argument("--timeout", type=float, default=600)
+    exec_.add_argument("command", nargs=argparse.REMAINDER)
+    exec_.set_defaults(func=cmd_exec)
+    viewer = commands.add_parser("viewer", help="open a sandbox's viewer in a browser")
+    viewer.add_argument("id")
+    viewer.add_argument("--view-only", action="store_true")
+    viewer.add_argument("--no-browser", action="store_true", help="only print the one-time URL")
+    viewer.set_defaults(func=cmd_viewer)
+    for sdk_command in (up, ls, rm, logs, shot, exec_, viewer):
+        sdk_command.add_argument(
+            "--backend", default=os.environ.get("DESKBOX_BACKEND", "docker"), choices=["docker", "local"]
+        )
 
     for sub in (serve, sandbox, desktop):
         sub.add_argument("--host", default=os.environ.get("DESKBOX_HOST", "127.0.0.1"))
@@ -170,8 +313,14 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import DeskboxError
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except DeskboxError as exc:
+        print(f"deskbox: error: {exc}", file=sys.stderr)
+        return 1
     return result
 
 

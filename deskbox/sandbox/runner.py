@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 from .probes import http_request
 from .stack import StackConfig, build_stack
@@ -48,6 +49,24 @@ async def _viewer_link(config: StackConfig, token: str, public_url: str) -> str 
     return public_url + url[url.index("/viewer") :] if url else None
 
 
+DEADLINE_CHECK_SECONDS = 1.0
+
+
+async def _watch_deadline(path: Path, stop: asyncio.Event) -> None:
+    """Stop the sandbox once the Unix time in ``path`` has passed.
+
+    The deadline lives in the sandbox itself, so a sandbox whose creator died still
+    ends on time; an SDK extends it by rewriting the file (through the files API).
+    """
+    while not stop.is_set():
+        with contextlib.suppress(OSError, ValueError):
+            if time.time() > float(path.read_text().strip() or "inf"):
+                _say("the sandbox's timeout has passed")
+                stop.set()
+                return
+        await asyncio.sleep(DEADLINE_CHECK_SECONDS)
+
+
 async def run_sandbox(config: StackConfig, token: str, token_generated: bool) -> int:
     supervisor = Supervisor(
         build_stack(config, token), status_file=config.status_file, log_dir=config.runtime_dir
@@ -61,6 +80,7 @@ async def run_sandbox(config: StackConfig, token: str, token_generated: bool) ->
     )
     await supervisor.start()
     progress = asyncio.create_task(_show_progress(supervisor))
+    deadline = asyncio.create_task(_watch_deadline(config.deadline_file, stop))
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait([progress, waiting], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
     if supervisor.ready:
@@ -77,6 +97,7 @@ async def run_sandbox(config: StackConfig, token: str, token_generated: bool) ->
         _say(f"not ready after {START_TIMEOUT:.0f} s: {supervisor.status()['components']}")
     await waiting
     progress.cancel()
+    deadline.cancel()
     _say("stopping")
     await supervisor.stop()
     with contextlib.suppress(OSError):

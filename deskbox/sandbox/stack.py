@@ -72,6 +72,11 @@ class StackConfig:
         return self.runtime_dir / "vnc-targets"
 
     @property
+    def deadline_file(self) -> Path:
+        """Unix time at which the sandbox stops itself; absent or empty for never."""
+        return self.runtime_dir / "deadline"
+
+    @property
     def bus_socket(self) -> Path:
         return self.runtime_dir / "bus"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from deskbox.desktop.session import free_port
+from deskbox._ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ENSURE_DOCKER = Path(os.environ.get("DESKBOX_ENSURE_DOCKER", REPO.parent / "shared" / "ci" / "ensure-docker"))

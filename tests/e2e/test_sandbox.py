@@ -17,7 +17,7 @@ from PIL import Image
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from deskbox.desktop.session import free_port
+from deskbox._ports import free_port
 from tests.e2e.conftest import REPO, Sandbox, compose, docker_labels, inspect
 from tests.helpers import eventually
 

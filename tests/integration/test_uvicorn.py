@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deskbox.desktop.session import free_port
+from deskbox._ports import free_port
 
 pytestmark = pytest.mark.integration
 

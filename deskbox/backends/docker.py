@@ -1,0 +1,297 @@
+"""Sandboxes as Docker containers of the deskbox image, through the docker SDK.
+
+Each container gets a random token, CPU/memory/pids limits, no capabilities, and its
+port published on 127.0.0.1 at a free host port. Labels make them findable
+(``deskbox.sandbox``) and carry the creation metadata. The deadline is kept inside the
+sandbox (its supervisor stops at the time in /tmp/deskbox/deadline, and the container
+is removed when it stops), so a sandbox outlives no one's timeout, even if the process
+that created it died; a reaper at every create and list removes anything stopped or late.
+
+A warm pool (``pool_size=N``) keeps N containers started and healthy; create() claims
+one by renaming it, which Docker does atomically, so two creators never get the same one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .._ports import free_port
+from ..errors import BackendError, SandboxNotFoundError, TimeoutError
+from ._base import SandboxInfo, SandboxSpec
+
+IMAGE = "deskbox/desktop:latest"
+LABEL = "deskbox.sandbox"
+READY_TIMEOUT = 90.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _docker() -> Any:
+    try:
+        import docker
+    except ImportError as exc:
+        raise BackendError(
+            "the docker backend needs the docker package: pip install 'deskbox[docker]'"
+        ) from exc
+    try:
+        return docker.from_env()
+    except docker.errors.DockerException as exc:
+        raise BackendError(f"cannot reach the Docker engine: {exc}") from exc
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, image: str = IMAGE, pool_size: int = 0, build: bool = True) -> None:
+        self.image = image
+        self.pool_size = pool_size
+        self._build = build
+        self._client: Any = None
+        self._image_ready = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _docker()
+        return self._client
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    async def create(self, spec: SandboxSpec) -> SandboxInfo:
+        if not self._image_ready:
+            await asyncio.to_thread(self._ensure_image)
+            self._image_ready = True
+        if self.pool_size and not spec.envs and spec.resolution == (1280, 800):
+            claimed = await self._claim(spec)
+            if claimed is not None:
+                # Refill and sweep after answering: a pooled create must stay fast.
+                self._background(self.fill_pool())
+                self._background(self.reap())
+                return claimed
+        await self.reap()
+        info = await asyncio.to_thread(self._run, spec, None)
+        await _wait_healthy(info.url)
+        await self._set_deadline(info, spec.timeout)
+        if self.pool_size:
+            self._background(self.fill_pool())
+        return info
+
+    async def aclose(self) -> None:
+        """Wait for background work (pool refills, sweeps) to finish."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def connect(self, sandbox_id: str) -> SandboxInfo:
+        return await asyncio.to_thread(self._info_of, self._get(sandbox_id))
+
+    async def list(self) -> builtins.list[SandboxInfo]:
+        await self.reap()
+        containers = await asyncio.to_thread(
+            self.client.containers.list, filters={"label": [LABEL], "status": "running"}
+        )
+        return [self._info_of(c) for c in containers if not c.name.startswith("deskbox-pool-")]
+
+    async def kill(self, sandbox_id: str) -> None:
+        container = await asyncio.to_thread(self._get, sandbox_id)
+        await asyncio.to_thread(_remove, container)
+
+    async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
+        await self._set_deadline(await self.connect(sandbox_id), timeout)
+
+    async def logs(self, sandbox_id: str) -> str:
+        container = await asyncio.to_thread(self._get, sandbox_id)
+        output: bytes = await asyncio.to_thread(container.logs)
+        return output.decode("utf-8", "replace")
+
+    async def reap(self) -> None:
+        """Remove deskbox containers that have stopped (their deadline passed, or they died)."""
+
+        def sweep() -> None:
+            for container in self.client.containers.list(all=True, filters={"label": [LABEL]}):
+                if container.status in ("exited", "dead", "created"):
+                    _remove(container)
+
+        await asyncio.to_thread(sweep)
+
+    async def fill_pool(self) -> None:
+        """Start pool containers until ``pool_size`` are waiting."""
+        waiting = await asyncio.to_thread(
+            self.client.containers.list, filters={"label": [LABEL, "deskbox.pool=1"], "name": "deskbox-pool-"}
+        )
+        missing = self.pool_size - len(waiting)
+        if missing > 0:
+            started = await asyncio.gather(
+                *(asyncio.to_thread(self._run, SandboxSpec(), "pool") for _ in range(missing))
+            )
+            await asyncio.gather(*(_wait_healthy(info.url) for info in started))
+
+    # ---- internals ----------------------------------------------------------------------
+
+    def _ensure_image(self) -> None:
+        import docker
+
+        try:
+            self.client.images.get(self.image)
+            return
+        except docker.errors.ImageNotFound:
+            if not self._build:
+                raise BackendError(
+                    f"image {self.image} is missing; build it with `docker compose build`"
+                ) from None
+        dockerfile = REPO_ROOT / "images" / "desktop" / "Dockerfile"
+        if not dockerfile.exists():
+            raise BackendError(f"image {self.image} is missing and {dockerfile} is not here to build it")
+        print(
+            f"deskbox: building {self.image} (first run only, a few minutes)...", file=sys.stderr, flush=True
+        )
+        try:
+            for chunk in self.client.api.build(
+                path=str(REPO_ROOT),
+                dockerfile=str(dockerfile.relative_to(REPO_ROOT)),
+                tag=self.image,
+                network_mode="host",
+                decode=True,
+                rm=True,
+            ):
+                if "stream" in chunk and chunk["stream"].strip():
+                    print(f"  {chunk['stream'].rstrip()}", file=sys.stderr, flush=True)
+                if "error" in chunk:
+                    raise BackendError(f"building {self.image} failed: {chunk['error']}")
+        except docker.errors.APIError as exc:
+            raise BackendError(f"building {self.image} failed: {exc}") from exc
+
+    def _run(self, spec: SandboxSpec, role: str | None) -> SandboxInfo:
+        import docker
+
+        token, port = secrets.token_urlsafe(24), free_port()
+        width, height = spec.resolution
+        name = f"deskbox-{role + '-' if role else ''}{secrets.token_hex(4)}"
+        labels = {
+            LABEL: "1",
+            "deskbox.metadata": json.dumps(spec.metadata),
+            **({"deskbox.pool": "1"} if role else {}),
+        }
+        try:
+            container = self.client.containers.run(
+                self.image,
+                name=name,
+                detach=True,
+                auto_remove=True,
+                init=True,
+                labels=labels,
+                environment={
+                    **spec.envs,
+                    "DESKBOX_TOKEN": token,
+                    "DESKBOX_RESOLUTION": f"{width}x{height}",
+                    "DESKBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                },
+                ports={"8000/tcp": ("127.0.0.1", port)},
+                shm_size="1g",
+                mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else "2g",
+                nano_cpus=int((spec.cpu or 2) * 1e9),
+                pids_limit=1024,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges:true"],
+            )
+        except docker.errors.APIError as exc:
+            raise BackendError(f"cannot start a sandbox container: {exc}") from exc
+        return SandboxInfo(
+            sandbox_id=container.name,
+            url=f"http://127.0.0.1:{port}",
+            token=token,
+            backend=self.name,
+            metadata=spec.metadata,
+        )
+
+    def _get(self, sandbox_id: str) -> Any:
+        import docker
+
+        try:
+            container = self.client.containers.get(sandbox_id)
+        except docker.errors.NotFound:
+            raise SandboxNotFoundError(f"no sandbox {sandbox_id!r}") from None
+        except docker.errors.APIError as exc:
+            raise BackendError(f"cannot look up sandbox {sandbox_id!r}: {exc}") from exc
+        if LABEL not in (container.labels or {}):
+            raise SandboxNotFoundError(f"{sandbox_id!r} is not a deskbox sandbox")
+        return container
+
+    def _info_of(self, container: Any) -> SandboxInfo:
+        env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] if "=" in item)
+        binding = container.attrs["HostConfig"]["PortBindings"]["8000/tcp"][0]
+        return SandboxInfo(
+            sandbox_id=container.name,
+            url=f"http://{binding['HostIp']}:{binding['HostPort']}",
+            token=env["DESKBOX_TOKEN"],
+            backend=self.name,
+            metadata=json.loads(container.labels.get("deskbox.metadata") or "{}"),
+        )
+
+    async def _claim(self, spec: SandboxSpec) -> SandboxInfo | None:
+        waiting = await asyncio.to_thread(
+            self.client.containers.list, filters={"label": [LABEL, "deskbox.pool=1"], "name": "deskbox-pool-"}
+        )
+        for container in waiting:
+            new_name = f"deskbox-{secrets.token_hex(4)}"
+            try:
+                await asyncio.to_thread(container.rename, new_name)
+            except Exception:
+                continue  # someone else claimed it first
+            await asyncio.to_thread(container.reload)
+            info = self._info_of(container)
+            info = SandboxInfo(info.sandbox_id, info.url, info.token, info.backend, spec.metadata)
+            await self._set_deadline(info, spec.timeout)
+            return info
+        return None
+
+    async def _set_deadline(self, info: SandboxInfo, timeout: float) -> None:
+        deadline = str(time.time() + timeout) if timeout else ""
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            response = await client.post(
+                f"{info.url}/files/write",
+                headers={"Authorization": f"Bearer {info.token}"},
+                json={"path": "/tmp/deskbox/deadline", "content": deadline},
+            )
+        if response.status_code != 200:
+            raise BackendError(f"cannot set the timeout of {info.sandbox_id}: {response.text[:200]}")
+
+
+def _remove(container: Any) -> None:
+    """Remove a container and return once Docker no longer lists it."""
+    import docker
+
+    with contextlib.suppress(docker.errors.APIError):
+        container.remove(force=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            container.reload()
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.05)
+
+
+async def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{url}/health")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"the sandbox at {url} was not ready after {READY_TIMEOUT:.0f} s")

@@ -1,0 +1,204 @@
+"""``sandbox.commands``: run commands, stream their output, keep background ones by handle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, overload
+
+from .. import errors
+from ..models import CommandRequest
+from ..models import CommandResult as _ServerResult
+from ._transport import Transport
+
+OutputCallback = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    stdout: str
+    stderr: str
+    exit_code: int
+    timed_out: bool = False
+    duration: float = 0.0
+
+    @property
+    def error(self) -> str | None:
+        """E2B's name for the error output of a failed command."""
+        return self.stderr if self.exit_code != 0 else None
+
+
+def _check(result: CommandResult, cmd: str | list[str], check: bool) -> CommandResult:
+    if result.timed_out:
+        raise errors.TimeoutError(f"command timed out and was killed: {cmd!r}")
+    if check and result.exit_code != 0:
+        exc = errors.CommandExitError(f"command exited with code {result.exit_code}: {cmd!r}", result=result)
+        raise exc
+    return result
+
+
+class AsyncCommandHandle:
+    """A background command: wait for it, kill it, read its output."""
+
+    def __init__(self, transport: Transport, process_id: str, pid: int, cmd: str | list[str]) -> None:
+        self._transport = transport
+        self.id = process_id
+        self.pid = pid
+        self.cmd = cmd
+        self._follower: asyncio.Task[CommandResult] | None = None
+
+    def __repr__(self) -> str:
+        return f"AsyncCommandHandle(id={self.id!r}, pid={self.pid}, cmd={self.cmd!r})"
+
+    async def output(self) -> tuple[str, str]:
+        """Everything the command has written so far: (stdout, stderr)."""
+        body = await self._transport.json("GET", f"/processes/{self.id}/output")
+        return body["stdout"], body["stderr"]
+
+    async def is_running(self) -> bool:
+        return bool((await self._transport.json("GET", f"/processes/{self.id}"))["running"])
+
+    async def wait(self, timeout: float | None = None, check: bool = True) -> CommandResult:
+        """Wait for the end (up to ``timeout`` s); raises CommandExitError on a non-zero exit."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = 30.0 if deadline is None else max(0.0, min(30.0, deadline - loop.time()))
+            body = await self._transport.json(
+                "GET", f"/processes/{self.id}/output", params={"wait": remaining}, timeout=remaining + 10
+            )
+            if not body["running"]:
+                break
+            if deadline is not None and loop.time() >= deadline:
+                raise errors.TimeoutError(f"command still running after {timeout} s: {self.cmd!r}")
+        if self._follower is not None:
+            await self._follower
+        info = await self._transport.json("GET", f"/processes/{self.id}")
+        result = CommandResult(
+            body["stdout"], body["stderr"], int(body["exit_code"]), bool(info["timed_out"])
+        )
+        return _check(result, self.cmd, check)
+
+    async def kill(self) -> bool:
+        """Kill the command's whole process group; False if it had already ended."""
+        running = await self.is_running()
+        await self._transport.json("POST", f"/processes/{self.id}/signal", json_body={"signal": "KILL"})
+        return running
+
+
+class AsyncCommands:
+    def __init__(self, transport: Transport, envs: dict[str, str] | None = None) -> None:
+        self._transport = transport
+        self._envs = envs or {}
+
+    def _request(
+        self,
+        cmd: str | list[str],
+        timeout: float | None,
+        envs: dict[str, str] | None,
+        cwd: str | None,
+        user: str | None,
+        stdin: str | None,
+    ) -> dict[str, Any]:
+        request = CommandRequest(
+            cmd=cmd, timeout=timeout, env={**self._envs, **(envs or {})}, cwd=cwd, user=user, stdin=stdin
+        )
+        return request.model_dump(exclude_none=True)
+
+    @overload
+    async def run(
+        self,
+        cmd: str | list[str],
+        background: Literal[False] = False,
+        *,
+        timeout: float | None = 60,
+        envs: dict[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        stdin: str | None = None,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+        check: bool = True,
+    ) -> CommandResult: ...
+
+    @overload
+    async def run(
+        self,
+        cmd: str | list[str],
+        background: Literal[True],
+        *,
+        timeout: float | None = 60,
+        envs: dict[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        stdin: str | None = None,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+        check: bool = True,
+    ) -> AsyncCommandHandle: ...
+
+    async def run(
+        self,
+        cmd: str | list[str],
+        background: bool = False,
+        *,
+        timeout: float | None = 60,
+        envs: dict[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        stdin: str | None = None,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+        check: bool = True,
+    ) -> CommandResult | AsyncCommandHandle:
+        """Run ``cmd`` (a shell string or an argv list) in the sandbox.
+
+        In the foreground it returns the result, raising CommandExitError for a non-zero
+        exit unless ``check=False``. With ``background=True`` it returns a handle at once.
+        ``on_stdout``/``on_stderr`` receive output as it arrives, in either mode.
+        """
+        body = self._request(cmd, timeout, envs, cwd, user, stdin)
+        if background:
+            started = await self._transport.json("POST", "/processes", json_body=body)
+            handle = AsyncCommandHandle(self._transport, started["id"], started["pid"], cmd)
+            if on_stdout is not None or on_stderr is not None:
+                handle._follower = asyncio.create_task(
+                    _deliver(self._transport.events(f"/processes/{handle.id}/stream"), on_stdout, on_stderr)
+                )
+            return handle
+        if on_stdout is None and on_stderr is None:
+            raw = _ServerResult.model_validate(
+                await self._transport.json("POST", "/shell/run", json_body=body)
+            )
+            return _check(
+                CommandResult(raw.stdout, raw.stderr, raw.exit_code, raw.timed_out, raw.duration), cmd, check
+            )
+        outcome = await _deliver(self._transport.events("/shell/stream", body), on_stdout, on_stderr)
+        return _check(outcome, cmd, check)
+
+
+async def _deliver(
+    events: Any, on_stdout: OutputCallback | None, on_stderr: OutputCallback | None
+) -> CommandResult:
+    stdout: list[str] = []
+    stderr: list[str] = []
+    exit_code, timed_out = -1, False
+    async for event, data in events:
+        if event == "stdout":
+            stdout.append(data)
+            if on_stdout is not None:
+                await _call(on_stdout, data)
+        elif event == "stderr":
+            stderr.append(data)
+            if on_stderr is not None:
+                await _call(on_stderr, data)
+        elif event == "exit":
+            exit_code, timed_out = int(data["exit_code"]), bool(data["timed_out"])
+    return CommandResult("".join(stdout), "".join(stderr), exit_code, timed_out)
+
+
+async def _call(callback: OutputCallback, data: str) -> None:
+    outcome = callback(data)
+    if asyncio.iscoroutine(outcome):
+        await outcome

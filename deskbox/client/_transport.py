@@ -1,0 +1,123 @@
+"""The HTTP layer under the SDK: one keep-alive client per sandbox, and error translation.
+
+Every failure leaves here as a DeskboxError: the server's JSON error body picks the
+class (its ``type``), and httpx's transport errors become DeskboxError or TimeoutError
+with the original kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from .. import errors
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class Transport:
+    """An authenticated connection to one control server."""
+
+    def __init__(self, url: str, token: str, timeout: float | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._token = token
+        self._client = httpx.AsyncClient(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=10.0) if timeout is not None else DEFAULT_TIMEOUT,
+            # Sandboxes live on loopback or behind their own URL; a system proxy would
+            # only add a hop (or refuse 127.0.0.1 outright).
+            trust_env=False,
+        )
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        content: Any = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        try:
+            response = await self._client.request(
+                method, path, json=json_body, params=_clean(params), content=content, **extra
+            )
+        except httpx.TimeoutException as exc:
+            raise errors.TimeoutError(f"{method} {path} timed out") from exc
+        except httpx.HTTPError as exc:
+            raise errors.DeskboxError(f"cannot reach the sandbox at {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self.request(method, path, **kwargs)).json()
+
+    async def events(self, path: str, json_body: Any = None) -> AsyncIterator[tuple[str, Any]]:
+        """Server-sent events from a POST (or a GET without a body), as (event, data)."""
+        method = "POST" if json_body is not None else "GET"
+        try:
+            async with self._client.stream(method, path, json=json_body, timeout=None) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise error_from_response(response)
+                event = ""
+                async for line in response.aiter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        yield event, json.loads(line[6:])
+        except httpx.HTTPError as exc:
+            raise errors.DeskboxError(f"the output stream from {self.url} broke: {exc}") from exc
+
+
+def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
+
+
+def error_from_response(response: httpx.Response) -> errors.DeskboxError:
+    """The DeskboxError a server error response stands for."""
+    try:
+        info = response.json()["error"]
+        kind, message = str(info["type"]), str(info["message"])
+        details = list(info.get("details") or [])
+    except (ValueError, KeyError, TypeError):
+        kind, message, details = "", f"HTTP {response.status_code}: {response.text[:200]}", []
+    cls = errors.ERROR_TYPES.get(kind) or _by_status(response.status_code)
+    if cls is errors.ActionFailedError:
+        return errors.ActionFailedError(
+            message,
+            index=int(info.get("failed_index") or 0),
+            action_type="",
+            results=info.get("results") or [],
+        )
+    if cls is errors.CommandExitError:
+        return errors.CommandExitError(message)
+    return cls(message, details=details)
+
+
+def _by_status(status: int) -> type[errors.DeskboxError]:
+    return {
+        401: errors.AuthenticationError,
+        403: errors.PermissionDeniedError,
+        404: errors.NotFoundError,
+        409: errors.ConflictError,
+        422: errors.InvalidActionError,
+        503: errors.DesktopUnavailableError,
+        504: errors.TimeoutError,
+    }.get(status, errors.DeskboxError)

@@ -1,0 +1,104 @@
+"""The docker backend, end to end: concurrent sandboxes, timeouts, the warm pool, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from deskbox import AsyncSandbox, BackendError, SandboxNotFoundError
+from deskbox.backends.docker import LABEL, DockerBackend
+from tests.e2e.conftest import Sandbox
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+async def containers() -> list[str]:
+    return await asyncio.to_thread(deskbox_containers)
+
+
+def deskbox_containers() -> list[str]:
+    listed = subprocess.run(
+        ["docker", "ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def docker_ready(sandbox: Sandbox) -> AsyncIterator[None]:
+    """Docker is up and the image built (the compose fixture did both); nothing leaks."""
+    yield
+    leftovers = deskbox_containers()
+    for name in leftovers:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    assert leftovers == [], "a test left sandbox containers behind"
+
+
+async def test_three_concurrent_sandboxes(docker_ready: None) -> None:
+    sandboxes = await asyncio.gather(*(AsyncSandbox.create(backend="docker", timeout=120) for _ in range(3)))
+    try:
+        assert len({s.url for s in sandboxes}) == 3
+        for index, sbx in enumerate(sandboxes):
+            await sbx.move_mouse(100 + index, 200)
+            await sbx.files.write("whoami.txt", sbx.sandbox_id)
+        for index, sbx in enumerate(sandboxes):
+            assert await sbx.get_cursor_position() == (100 + index, 200)
+            assert await sbx.files.read("/home/user/whoami.txt") == sbx.sandbox_id
+        listed = {info.sandbox_id for info in await AsyncSandbox.list(backend="docker")}
+        assert {s.sandbox_id for s in sandboxes} <= listed
+    finally:
+        await asyncio.gather(*(s.kill() for s in sandboxes))
+    assert not set(deskbox_containers()) & {s.sandbox_id for s in sandboxes}
+
+
+async def test_an_expired_sandbox_is_removed_without_its_creator(docker_ready: None) -> None:
+    sbx = await AsyncSandbox.create(backend="docker", timeout=2)
+    await sbx.close()  # the creator lets go; nothing of ours is left to kill it
+    await eventually(containers, lambda names: sbx.sandbox_id not in names, timeout=30)
+    with pytest.raises(SandboxNotFoundError):
+        await AsyncSandbox.connect(sbx.sandbox_id, backend="docker")
+
+
+async def test_set_timeout_extends_and_connect_by_id(docker_ready: None) -> None:
+    sbx = await AsyncSandbox.create(backend="docker", timeout=3, metadata={"owner": "test"})
+    try:
+        await sbx.set_timeout(120)
+        await asyncio.sleep(5)
+        again = await AsyncSandbox.connect(sbx.sandbox_id, backend="docker")
+        assert again.info.metadata == {"owner": "test"}
+        assert await again.get_screen_size() == (1280, 800)
+        await again.close()
+    finally:
+        await sbx.kill()
+
+
+async def test_warm_pool_hands_out_a_ready_sandbox(docker_ready: None) -> None:
+    backend = DockerBackend(pool_size=1)
+    await backend.fill_pool()
+    pooled = [name for name in deskbox_containers() if name.startswith("deskbox-pool-")]
+    assert len(pooled) == 1
+    sbx = await AsyncSandbox.create(backend=backend, timeout=120)
+    try:
+        assert not sbx.sandbox_id.startswith("deskbox-pool-")
+        assert pooled[0] not in deskbox_containers(), "the pooled container was claimed (renamed)"
+        assert await sbx.get_screen_size() == (1280, 800)
+    finally:
+        await sbx.kill()
+        await backend.aclose()  # lets the pool refill finish
+        assert any(n.startswith("deskbox-pool-") for n in deskbox_containers()), "the pool was not refilled"
+        for name in deskbox_containers():
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+async def test_backend_errors_are_deskbox_errors(docker_ready: None) -> None:
+    with pytest.raises(SandboxNotFoundError):
+        await AsyncSandbox.connect("deskbox-does-not-exist", backend="docker")
+    with pytest.raises(BackendError):
+        await AsyncSandbox.create(backend=DockerBackend(image="deskbox/missing:none", build=False))

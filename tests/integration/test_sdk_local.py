@@ -1,0 +1,300 @@
+"""The SDK against a real sandbox from the local backend: every method, a real effect."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import stat
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from PIL import Image
+
+from deskbox import (
+    AsyncSandbox,
+    AuthenticationError,
+    CommandExitError,
+    InvalidActionError,
+    Sandbox,
+    SandboxNotFoundError,
+    TimeoutError,
+)
+from deskbox.actions import Batch, CursorPosition, Move
+from tests.conftest import ASSETS
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def handler_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """XDG settings that make a scheme handler record what `open` hands it."""
+    root = tmp_path_factory.mktemp("xdg")
+    handler = root / "handler.sh"
+    handler.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {root}/opened.txt\n")
+    handler.chmod(handler.stat().st_mode | stat.S_IEXEC)
+    (root / "data" / "applications").mkdir(parents=True)
+    (root / "data" / "applications" / "probe.desktop").write_text(
+        f"[Desktop Entry]\nType=Application\nName=Probe\nExec={handler} %u\nMimeType=x-scheme-handler/sdkprobe;\n"
+    )
+    (root / "config").mkdir()
+    (root / "config" / "mimeapps.list").write_text(
+        "[Default Applications]\nx-scheme-handler/sdkprobe=probe.desktop\n"
+    )
+    return {
+        "XDG_DATA_HOME": str(root / "data"),
+        "XDG_CONFIG_HOME": str(root / "config"),
+        "SDK_PROBE": "on",
+        "DESKBOX_TEST_RECORD": str(root / "opened.txt"),
+    }
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def sbx(handler_env: dict[str, str]) -> AsyncIterator[AsyncSandbox]:
+    sandbox = await AsyncSandbox.create(
+        backend="local", resolution=(1024, 768), envs=handler_env, metadata={"suite": "sdk"}, timeout=600
+    )
+    yield sandbox
+    await sandbox.kill()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(sbx: AsyncSandbox) -> AsyncIterator[Any]:
+    """The recorder page in the sandbox's own Chromium, brought to the front."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.connect_over_cdp(
+            f"{sbx.url}/cdp", headers={"Authorization": f"Bearer {sbx.info.token}"}
+        )
+        tab = browser.contexts[0].pages[0]
+        await tab.goto((ASSETS / "recorder.html").as_uri())
+        await tab.bring_to_front()
+        windows = [w for w in await sbx.list_windows() if w.title.startswith("deskbox recorder")]
+        await sbx.focus_window(windows[0].id)
+        for attempt in range(100):  # wiggle until the freshly painted page takes input
+            await sbx.move_mouse(500 + attempt % 2, 400)
+            if await tab.evaluate("window.path.length > 0"):
+                break
+            await asyncio.sleep(0.02)
+        await tab.evaluate("window.events = []; window.path = []")
+        yield tab
+        await browser.close()
+
+
+async def recorded(page: Any, kind: str) -> list[dict[str, Any]]:
+    return [e for e in await page.evaluate("window.events") if e["type"] == kind]
+
+
+async def test_screen_and_screenshot(sbx: AsyncSandbox) -> None:
+    assert await sbx.get_screen_size() == (1024, 768)
+    image = Image.open(io.BytesIO(await sbx.screenshot()))
+    assert image.format == "PNG" and image.size == (1024, 768)
+    assert Image.open(io.BytesIO(await sbx.screenshot("jpeg", width=512))).size == (512, 384)
+    assert Image.open(io.BytesIO(await sbx.screenshot("bytes"))).format == "PNG"
+
+
+@pytest.mark.parametrize(
+    ("method", "button", "detail"),
+    [
+        ("left_click", 0, 1),
+        ("right_click", 2, 1),
+        ("middle_click", 1, 1),
+        ("double_click", 0, 2),
+        ("triple_click", 0, 3),
+    ],
+)
+async def test_clicks(sbx: AsyncSandbox, page: Any, method: str, button: int, detail: int) -> None:
+    await getattr(sbx, method)(600, 500)
+    downs = await eventually(lambda: recorded(page, "mousedown"), lambda e: len(e) == detail)
+    assert (downs[-1]["screenX"], downs[-1]["screenY"], downs[-1]["button"]) == (600, 500, button)
+    assert downs[-1]["detail"] == detail
+    assert await sbx.get_cursor_position() == (600, 500)
+
+
+async def test_press_release_and_drag(sbx: AsyncSandbox, page: Any) -> None:
+    await sbx.move_mouse(610, 510)
+    await sbx.mouse_press()
+    await sbx.mouse_release()
+    await eventually(lambda: recorded(page, "mouseup"), lambda e: len(e) == 1)
+    await sbx.drag((620, 520), (700, 560))
+    ups = await eventually(lambda: recorded(page, "mouseup"), lambda e: len(e) == 2)
+    downs = await recorded(page, "mousedown")
+    assert (downs[-1]["screenX"], downs[-1]["screenY"]) == (620, 520)
+    assert (ups[-1]["screenX"], ups[-1]["screenY"]) == (700, 560)
+
+
+@pytest.mark.parametrize(
+    ("direction", "axis", "sign"),
+    [("down", "dy", 1), ("up", "dy", -1), ("right", "dx", 1), ("left", "dx", -1)],
+)
+async def test_scroll(sbx: AsyncSandbox, page: Any, direction: str, axis: str, sign: int) -> None:
+    await sbx.scroll(direction, 2, x=600, y=500)  # type: ignore[arg-type]
+    wheels = await eventually(lambda: recorded(page, "wheel"), lambda e: len(e) >= 1)
+    assert wheels[0][axis] * sign > 0
+
+
+async def test_write_press_and_hold(sbx: AsyncSandbox, page: Any) -> None:
+    field = await page.evaluate(
+        "(() => { const r = document.getElementById('text').getBoundingClientRect();"
+        " return [window.screenX + r.left + 20, window.screenY + (window.outerHeight - window.innerHeight) + r.top + 20]; })()"
+    )
+    await sbx.left_click(int(field[0]), int(field[1]))
+    await eventually(lambda: page.evaluate("document.activeElement.id"), lambda v: v == "text")
+    await sbx.write("héllo → 日本語 ✓ 🙂", chunk_size=25, delay_in_ms=75)
+    value = lambda: page.eval_on_selector("#text", "e => e.value")  # noqa: E731
+    assert await eventually(value, lambda v: v == "héllo → 日本語 ✓ 🙂")
+    await sbx.press("ctrl+a")
+    await sbx.press(["BackSpace"])
+    assert await eventually(value, lambda v: v == "") == ""
+    started = time.monotonic()
+    await sbx.hold_key("shift", 0.2)
+    assert time.monotonic() - started >= 0.2
+    shifts = await eventually(lambda: recorded(page, "keyup"), lambda e: any(k["key"] == "Shift" for k in e))
+    assert shifts
+
+
+async def test_wait(sbx: AsyncSandbox) -> None:
+    started = time.monotonic()
+    await sbx.wait(300)
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_act_runs_schema_actions(sbx: AsyncSandbox) -> None:
+    response = await sbx.act([Move(x=5, y=6), CursorPosition()])
+    assert response.results[1].cursor is not None and (
+        response.results[1].cursor.x,
+        response.results[1].cursor.y,
+    ) == (5, 6)
+    response = await sbx.act(Batch(actions=[Move(x=7, y=8)]), screenshot_after=True, format="jpeg")
+    assert response.screenshot is not None and response.screenshot.format == "jpeg"
+
+
+async def test_windows_launch_focus(sbx: AsyncSandbox) -> None:
+    pid = await sbx.launch(["xmessage", "-title", "SDK Probe", "hello"])
+    try:
+        await eventually(sbx.list_windows, lambda ws: any(w.title == "SDK Probe" for w in ws))
+        ids = await sbx.get_application_windows("xmessage")
+        assert ids and await sbx.get_window_title(ids[0]) == "SDK Probe"
+        await sbx.focus_window(ids[0])
+        await eventually(sbx.get_current_window_id, lambda current: current == ids[0])
+    finally:
+        os.kill(pid, 15)
+
+
+async def test_open_uses_the_desktop_handler(sbx: AsyncSandbox, handler_env: dict[str, str]) -> None:
+    await sbx.open("sdkprobe://hello")
+    record = Path(handler_env["DESKBOX_TEST_RECORD"])
+
+    async def opened() -> str:
+        return record.read_text() if record.exists() else ""
+
+    assert await eventually(opened, lambda v: v != "") == "sdkprobe://hello"
+
+
+async def test_clipboard(sbx: AsyncSandbox) -> None:
+    await sbx.set_clipboard("copy ✓")
+    assert await sbx.get_clipboard() == "copy ✓"
+
+
+async def test_commands(sbx: AsyncSandbox) -> None:
+    result = await sbx.commands.run("echo $SDK_PROBE; echo err >&2")
+    assert (result.stdout, result.stderr, result.exit_code) == ("on\n", "err\n", 0)
+    with pytest.raises(CommandExitError) as failed:
+        await sbx.commands.run("exit 3")
+    assert failed.value.result.exit_code == 3
+    assert (await sbx.commands.run("exit 4", check=False)).exit_code == 4
+    assert (await sbx.commands.run(["printf", "%s", "a b"], cwd="/", envs={"X": "1"})).stdout == "a b"
+    with pytest.raises(TimeoutError):
+        await sbx.commands.run("sleep 10", timeout=0.3)
+
+
+async def test_command_callbacks_and_background(sbx: AsyncSandbox) -> None:
+    lines: list[str] = []
+    result = await sbx.commands.run("echo one; sleep 0.1; echo two", on_stdout=lines.append)
+    assert "".join(lines) == "one\ntwo\n" == result.stdout
+
+    handle = await sbx.commands.run("echo started; sleep 30", background=True, timeout=None)
+    await eventually(handle.output, lambda out: out[0] == "started\n")
+    assert await handle.is_running()
+    assert await handle.kill() is True
+    finished = await handle.wait(check=False)
+    assert finished.exit_code == 137
+
+    streamed: list[str] = []
+    handle = await sbx.commands.run("echo a; echo b", background=True, on_stdout=streamed.append)
+    assert (await handle.wait()).stdout == "a\nb\n"
+    assert "".join(streamed) == "a\nb\n"
+
+
+async def test_files(sbx: AsyncSandbox, tmp_path: Path) -> None:
+    path = str(tmp_path / "sdk" / "note.txt")
+    info = await sbx.files.write(path, "héllo")
+    assert info.size == len("héllo".encode())
+    assert await sbx.files.read(path) == "héllo"
+    await sbx.files.write(path + ".bin", bytes(range(256)))
+    assert await sbx.files.read(path + ".bin", format="bytes") == bytes(range(256))
+    assert sorted(e.name for e in await sbx.files.list(str(tmp_path / "sdk"))) == ["note.txt", "note.txt.bin"]
+    assert await sbx.files.exists(path)
+    await sbx.files.remove(str(tmp_path / "sdk"))
+    assert not (tmp_path / "sdk").exists()
+
+
+async def test_viewer_url_works_once(sbx: AsyncSandbox) -> None:
+    url = await sbx.stream.get_url(view_only=True)
+    assert sbx.info.token not in url
+    async with httpx.AsyncClient(trust_env=False) as client:
+        assert (await client.get(url)).status_code == 303
+        assert (await client.get(url)).status_code == 401
+
+
+async def test_errors_come_out_as_deskbox_errors(sbx: AsyncSandbox) -> None:
+    with pytest.raises(InvalidActionError) as invalid:
+        await sbx.left_click(5000, 10)
+    assert invalid.value.details[0]["loc"] == ["body", "x"]
+    intruder = await AsyncSandbox.connect(url=sbx.url, token="wrong")
+    with pytest.raises(AuthenticationError):
+        await intruder.get_screen_size()
+    await intruder.close()
+    with pytest.raises(SandboxNotFoundError):
+        await AsyncSandbox.connect("local-00000000", backend="local")
+
+
+async def test_connect_list_and_metadata(sbx: AsyncSandbox) -> None:
+    listed = {info.sandbox_id: info for info in await AsyncSandbox.list(backend="local")}
+    assert listed[sbx.sandbox_id].metadata == {"suite": "sdk"}
+    again = await AsyncSandbox.connect(sbx.sandbox_id, backend="local")
+    assert await again.get_screen_size() == (1024, 768)
+    await again.close()
+
+
+async def test_set_timeout_ends_the_sandbox() -> None:
+    short = await AsyncSandbox.create(backend="local", timeout=600)
+    await short.set_timeout(1)
+    await eventually(
+        lambda: AsyncSandbox.list(backend="local"),
+        lambda infos: short.sandbox_id not in [i.sandbox_id for i in infos],
+        timeout=20,
+    )
+    await short.close()
+
+
+async def test_sync_twin_works_even_inside_a_running_loop(sbx: AsyncSandbox) -> None:
+    # This test body runs inside an event loop; the sync client must still work here.
+    twin = Sandbox.connect(url=sbx.url, token=sbx.info.token)
+    twin.move_mouse(31, 32)
+    assert twin.get_cursor_position() == (31, 32)
+    assert twin.commands.run("echo sync").stdout == "sync\n"
+    results: list[tuple[int, int]] = []
+    worker = threading.Thread(target=lambda: results.append(twin.get_screen_size()))
+    worker.start()
+    worker.join()
+    assert results == [(1024, 768)]
+    twin.close()
