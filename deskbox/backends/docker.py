@@ -20,6 +20,7 @@ import json
 import secrets
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class DockerBackend:
         self._build = build
         self._client: Any = None
         self._image_ready = False
+        self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -68,6 +70,10 @@ class DockerBackend:
     # ---- lifecycle ----------------------------------------------------------------------
 
     async def create(self, spec: SandboxSpec) -> SandboxInfo:
+        with _translated("create a sandbox"):
+            return await self._create(spec)
+
+    async def _create(self, spec: SandboxSpec) -> SandboxInfo:
         if not self._image_ready:
             await asyncio.to_thread(self._ensure_image)
             self._image_ready = True
@@ -80,16 +86,23 @@ class DockerBackend:
                 return claimed
         await self.reap()
         info = await asyncio.to_thread(self._run, spec, None)
-        await _wait_healthy(info.url)
+        try:
+            await _wait_healthy(info.url, alive=lambda: self._running(info.sandbox_id))
+        except BaseException:
+            await asyncio.to_thread(self._remove_by_name, info.sandbox_id)
+            raise
         await self._set_deadline(info, spec.timeout)
         if self.pool_size:
             self._background(self.fill_pool())
         return info
 
     async def aclose(self) -> None:
-        """Wait for background work (pool refills, sweeps) to finish."""
+        """Wait for background work (pool refills, sweeps) to finish, and close."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     def _background(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -100,6 +113,10 @@ class DockerBackend:
         return await asyncio.to_thread(self._info_of, self._get(sandbox_id))
 
     async def list(self) -> builtins.list[SandboxInfo]:
+        with _translated("list sandboxes"):
+            return await self._list()
+
+    async def _list(self) -> builtins.list[SandboxInfo]:
         await self.reap()
         containers = await asyncio.to_thread(
             self.client.containers.list, filters={"label": [LABEL], "status": "running"}
@@ -122,8 +139,10 @@ class DockerBackend:
         """Remove deskbox containers that have stopped (their deadline passed, or they died)."""
 
         def sweep() -> None:
-            for container in self.client.containers.list(all=True, filters={"label": [LABEL]}):
-                if container.status in ("exited", "dead", "created"):
+            # sparse: no inspect per container, which races with containers going away.
+            for container in self.client.containers.list(all=True, sparse=True, filters={"label": [LABEL]}):
+                # Not "created": a concurrent create's container passes through it.
+                if container.status in ("exited", "dead"):
                     _remove(container)
 
         await asyncio.to_thread(sweep)
@@ -246,29 +265,66 @@ class DockerBackend:
         waiting = await asyncio.to_thread(
             self.client.containers.list, filters={"label": [LABEL, "deskbox.pool=1"], "name": "deskbox-pool-"}
         )
-        for container in waiting:
+        # Oldest first: a refill may still be starting the newest ones.
+        for container in sorted(waiting, key=lambda c: c.attrs.get("Created", "")):
             new_name = f"deskbox-{secrets.token_hex(4)}"
             try:
                 await asyncio.to_thread(container.rename, new_name)
             except Exception:
                 continue  # someone else claimed it first
-            await asyncio.to_thread(container.reload)
-            info = self._info_of(container)
-            info = SandboxInfo(info.sandbox_id, info.url, info.token, info.backend, spec.metadata)
+            # The listing already holds the port and token; only the name changed.
+            pooled = self._info_of(container)
+            info = SandboxInfo(new_name, pooled.url, pooled.token, self.name, spec.metadata)
+            await _wait_healthy(info.url, self._client_for_http())
             await self._set_deadline(info, spec.timeout)
             return info
         return None
 
+    def _running(self, name: str) -> bool:
+        import docker
+
+        try:
+            return bool(self.client.containers.get(name).status == "running")
+        except docker.errors.NotFound:
+            return False
+
+    def _remove_by_name(self, name: str) -> None:
+        import docker
+
+        with contextlib.suppress(docker.errors.NotFound):
+            _remove(self.client.containers.get(name))
+
+    def _client_for_http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            # One client for the backend's life (opening one costs more than the request),
+            # but no idle connections: a later sandbox may get a dead one's port.
+            self._http = httpx.AsyncClient(
+                trust_env=False, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+            )
+        return self._http
+
     async def _set_deadline(self, info: SandboxInfo, timeout: float) -> None:
         deadline = str(time.time() + timeout) if timeout else ""
-        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-            response = await client.post(
-                f"{info.url}/files/write",
-                headers={"Authorization": f"Bearer {info.token}"},
-                json={"path": "/tmp/deskbox/deadline", "content": deadline},
-            )
+        response = await self._client_for_http().post(
+            f"{info.url}/files/write",
+            headers={"Authorization": f"Bearer {info.token}"},
+            json={"path": "/tmp/deskbox/deadline", "content": deadline},
+        )
         if response.status_code != 200:
             raise BackendError(f"cannot set the timeout of {info.sandbox_id}: {response.text[:200]}")
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Docker's errors, as deskbox's, with Docker's kept as the cause."""
+    import docker
+
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise SandboxNotFoundError(f"cannot {what}: {exc.explanation or exc}") from exc
+    except docker.errors.DockerException as exc:
+        raise BackendError(f"cannot {what}: {exc}") from exc
 
 
 def _remove(container: Any) -> None:
@@ -286,12 +342,22 @@ def _remove(container: Any) -> None:
         time.sleep(0.05)
 
 
-async def _wait_healthy(url: str) -> None:
+async def _wait_healthy(
+    url: str, client: httpx.AsyncClient | None = None, alive: Callable[[], bool] | None = None
+) -> None:
+    """Wait for /health; with ``alive``, give up as soon as the container is gone."""
     deadline = time.monotonic() + READY_TIMEOUT
-    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
+    next_alive_check = time.monotonic() + 1
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient(timeout=2, trust_env=False))
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(f"{url}/health")).status_code == 200:
                     return
+            if alive is not None and time.monotonic() > next_alive_check:
+                next_alive_check = time.monotonic() + 1
+                if not await asyncio.to_thread(alive):
+                    raise BackendError(f"the sandbox container behind {url} stopped before it was ready")
             await asyncio.sleep(0.05)
     raise TimeoutError(f"the sandbox at {url} was not ready after {READY_TIMEOUT:.0f} s")

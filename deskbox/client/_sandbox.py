@@ -188,8 +188,12 @@ class AsyncSandbox:
         )
         return response.content
 
+    async def _do(self, action: Action) -> None:
+        """Send one action; the convenience methods need no result, so none is parsed."""
+        await self._transport.request("POST", "/actions", json_body=action.model_dump(mode="json"))
+
     async def _click(self, button: MouseButton, x: int | None, y: int | None, count: int = 1) -> None:
-        await self.act(Click(button=button, x=x, y=y, count=count))
+        await self._do(Click(button=button, x=x, y=y, count=count))
 
     async def left_click(self, x: int | None = None, y: int | None = None) -> None:
         await self._click("left", x, y)
@@ -207,23 +211,23 @@ class AsyncSandbox:
         await self._click("left", x, y, count=3)
 
     async def move_mouse(self, x: int, y: int) -> None:
-        await self.act(Move(x=x, y=y))
+        await self._do(Move(x=x, y=y))
 
     async def mouse_press(self, button: MouseButton = "left") -> None:
-        await self.act(MouseDown(button=button))
+        await self._do(MouseDown(button=button))
 
     async def mouse_release(self, button: MouseButton = "left") -> None:
-        await self.act(MouseUp(button=button))
+        await self._do(MouseUp(button=button))
 
     async def drag(self, fr: tuple[int, int], to: tuple[int, int]) -> None:
-        await self.act(Drag(path=[Point(x=fr[0], y=fr[1]), Point(x=to[0], y=to[1])]))
+        await self._do(Drag(path=[Point(x=fr[0], y=fr[1]), Point(x=to[0], y=to[1])]))
 
     async def scroll(
         self, direction: ScrollDirection = "down", amount: int = 1, x: int | None = None, y: int | None = None
     ) -> None:
         dx = {"left": -amount, "right": amount}.get(direction, 0)
         dy = {"up": -amount, "down": amount}.get(direction, 0)
-        await self.act(Scroll(dx=dx, dy=dy, x=x, y=y))
+        await self._do(Scroll(dx=dx, dy=dy, x=x, y=y))
 
     # ---- keyboard -----------------------------------------------------------------------
 
@@ -232,14 +236,14 @@ class AsyncSandbox:
     ) -> None:
         """Type any Unicode text. ``chunk_size``/``delay_in_ms`` are accepted for
         e2b_desktop compatibility and ignored: typing needs neither here."""
-        await self.act(Type(text=text))
+        await self._do(Type(text=text))
 
     async def press(self, key: str | builtins.list[str]) -> None:
         """Press keys together: "enter", "ctrl+c" or ["ctrl", "c"]."""
-        await self.act(Key(keys=key))  # type: ignore[arg-type]
+        await self._do(Key(keys=key))  # type: ignore[arg-type]
 
     async def hold_key(self, key: str | builtins.list[str], duration: float) -> None:
-        await self.act(HoldKey(keys=key, duration=duration))  # type: ignore[arg-type]
+        await self._do(HoldKey(keys=key, duration=duration))  # type: ignore[arg-type]
 
     # ---- queries and desktop ------------------------------------------------------------
 

@@ -42,7 +42,8 @@ def handler_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     handler.chmod(handler.stat().st_mode | stat.S_IEXEC)
     (root / "data" / "applications").mkdir(parents=True)
     (root / "data" / "applications" / "probe.desktop").write_text(
-        f"[Desktop Entry]\nType=Application\nName=Probe\nExec={handler} %u\nMimeType=x-scheme-handler/sdkprobe;\n"
+        "[Desktop Entry]\nType=Application\nName=Probe\n"
+        f"Exec={handler} %u\nMimeType=x-scheme-handler/sdkprobe;\n"
     )
     (root / "config").mkdir()
     (root / "config" / "mimeapps.list").write_text(
@@ -144,7 +145,8 @@ async def test_scroll(sbx: AsyncSandbox, page: Any, direction: str, axis: str, s
 async def test_write_press_and_hold(sbx: AsyncSandbox, page: Any) -> None:
     field = await page.evaluate(
         "(() => { const r = document.getElementById('text').getBoundingClientRect();"
-        " return [window.screenX + r.left + 20, window.screenY + (window.outerHeight - window.innerHeight) + r.top + 20]; })()"
+        " const top = window.screenY + window.outerHeight - window.innerHeight;"
+        " return [window.screenX + r.left + 20, top + r.top + 20]; })()"
     )
     await sbx.left_click(int(field[0]), int(field[1]))
     await eventually(lambda: page.evaluate("document.activeElement.id"), lambda v: v == "text")
