@@ -113,11 +113,14 @@ async def test_screen_and_screenshot(sbx: AsyncSandbox) -> None:
     ],
 )
 async def test_clicks(sbx: AsyncSandbox, page: Any, method: str, button: int, detail: int) -> None:
-    await getattr(sbx, method)(600, 500)
+    # Each case clicks somewhere else: presses at one spot within 500 ms of the last
+    # case's would rightly continue its click count.
+    x = 560 + 40 * ["left_click", "right_click", "middle_click", "double_click", "triple_click"].index(method)
+    await getattr(sbx, method)(x, 500)
     downs = await eventually(lambda: recorded(page, "mousedown"), lambda e: len(e) == detail)
-    assert (downs[-1]["screenX"], downs[-1]["screenY"], downs[-1]["button"]) == (600, 500, button)
+    assert (downs[-1]["screenX"], downs[-1]["screenY"], downs[-1]["button"]) == (x, 500, button)
     assert downs[-1]["detail"] == detail
-    assert await sbx.get_cursor_position() == (600, 500)
+    assert await sbx.get_cursor_position() == (x, 500)
 
 
 async def test_press_release_and_drag(sbx: AsyncSandbox, page: Any) -> None:
