@@ -86,6 +86,15 @@ async def open_red_window(api: httpx.AsyncClient) -> dict[str, Any]:
     return window
 
 
+async def window_titled(api: httpx.AsyncClient, prefix: str) -> dict[str, Any]:
+    """The window whose title starts with ``prefix``, once the browser has renamed it."""
+    response = await eventually(
+        lambda: api.get("/windows"), lambda r: any(w["title"].startswith(prefix) for w in r.json())
+    )
+    window: dict[str, Any] = next(w for w in response.json() if w["title"].startswith(prefix))
+    return window
+
+
 # ---- 1. the API drives the desktop in the container ----------------------------------------
 
 
@@ -113,8 +122,7 @@ async def test_api_clicks_types_and_sees_it(
         "width:100%;height:100%;font-size:30px'></textarea>"
     )
     await page.bring_to_front()
-    windows = (await api.get("/windows")).json()
-    chromium = next(w for w in windows if w["title"].startswith("form"))
+    chromium = await window_titled(api, "form")
     await api.post(f"/windows/{chromium['id']}/focus")
     center = {"x": chromium["x"] + chromium["width"] // 2, "y": chromium["y"] + chromium["height"] // 2}
     await eventually(
@@ -210,8 +218,7 @@ async def test_connect_over_cdp_drives_the_desktop_browser(
     page = browser.contexts[0].pages[0]
     await page.goto("data:text/html,<title>green</title><body style='margin:0;background:rgb(0,200,0)'>")
     await page.bring_to_front()
-    windows = (await api.get("/windows")).json()
-    chromium = next(w for w in windows if w["title"].startswith("green"))
+    chromium = await window_titled(api, "green")
     await api.post(f"/windows/{chromium['id']}/focus")
     point = (chromium["x"] + chromium["width"] // 2, chromium["y"] + chromium["height"] - 40)
 

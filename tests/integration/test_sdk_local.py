@@ -78,8 +78,11 @@ async def page(sbx: AsyncSandbox) -> AsyncIterator[Any]:
         tab = browser.contexts[0].pages[0]
         await tab.goto((ASSETS / "recorder.html").as_uri())
         await tab.bring_to_front()
-        windows = [w for w in await sbx.list_windows() if w.title.startswith("deskbox recorder")]
-        await sbx.focus_window(windows[0].id)
+        # Chromium names its X window after the page title a moment after the load.
+        windows = await eventually(
+            sbx.list_windows, lambda ws: any(w.title.startswith("deskbox recorder") for w in ws)
+        )
+        await sbx.focus_window(next(w for w in windows if w.title.startswith("deskbox recorder")).id)
         for attempt in range(100):  # wiggle until the freshly painted page takes input
             await sbx.move_mouse(500 + attempt % 2, 400)
             if await tab.evaluate("window.path.length > 0"):
