@@ -130,6 +130,24 @@ def parallel_start() -> float:
     return float(line.split("after")[1].split()[0])
 
 
+def container_pss_mib(container: str) -> float:
+    """PSS of every process in a container, in MiB."""
+    out = subprocess.run(
+        [
+            "docker",
+            "exec",
+            container,
+            "sh",
+            "-c",
+            "cat /proc/[0-9]*/smaps_rollup 2>/dev/null | awk '/^Pss:/ {s += $2} END {print s}'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out) / 1024
+
+
 def idle_usage(idle_seconds: float) -> tuple[float, float, int]:
     """PSS of every process in the container (MiB), idle CPU (% of one core), process count."""
     project, port = f"deskbox-bench-{secrets.token_hex(3)}", free_port()
@@ -139,19 +157,7 @@ def idle_usage(idle_seconds: float) -> tuple[float, float, int]:
         wait_healthy(f"http://127.0.0.1:{port}")
         time.sleep(5)  # let start-up work (font caches, first paints) finish
         container = compose(project, env, "ps", "-q", "sandbox").strip()
-        pss_kib = subprocess.run(
-            [
-                "docker",
-                "exec",
-                container,
-                "sh",
-                "-c",
-                "cat /proc/[0-9]*/smaps_rollup 2>/dev/null | awk '/^Pss:/ {s += $2} END {print s}'",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        pss = container_pss_mib(container)
         processes = int(
             subprocess.run(
                 ["docker", "exec", container, "sh", "-c", "ls -d /proc/[0-9]* | wc -l"],
@@ -164,7 +170,7 @@ def idle_usage(idle_seconds: float) -> tuple[float, float, int]:
         before, t0 = _cpu_usec(cgroup), time.monotonic()
         time.sleep(idle_seconds)
         used, elapsed = _cpu_usec(cgroup) - before, time.monotonic() - t0
-        return int(pss_kib) / 1024, used / 1e6 / elapsed * 100, processes
+        return pss, used / 1e6 / elapsed * 100, processes
     finally:
         compose(project, env, "down", "--timeout", "5")
 

@@ -18,6 +18,7 @@ import subprocess
 import time
 
 import httpx
+from bench_container import container_pss_mib
 
 from deskbox import AsyncSandbox
 from deskbox.backends.docker import DockerBackend
@@ -31,23 +32,6 @@ async def timed_creates(backend: DockerBackend, runs: int) -> list[float]:
         samples.append(time.perf_counter() - started)
         await sbx.kill()
     return samples
-
-
-def container_pss_mib(name: str) -> float:
-    out = subprocess.run(
-        [
-            "docker",
-            "exec",
-            name,
-            "sh",
-            "-c",
-            "cat /proc/[0-9]*/smaps_rollup 2>/dev/null | awk '/^Pss:/ {s += $2} END {print s}'",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return int(out) / 1024
 
 
 async def memory_with_many(count: int) -> tuple[float, float]:

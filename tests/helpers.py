@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import stat
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -53,3 +55,30 @@ async def focus_text_field(client: httpx.AsyncClient, page: Any) -> None:
     """Click the recorder page's textarea and wait until it has the focus."""
     await act(client, type="click", x=300, y=175)
     await eventually(lambda: page.evaluate("document.activeElement.id"), lambda v: v == "text")
+
+
+def register_scheme_handler(root: Path, scheme: str) -> tuple[dict[str, str], Path]:
+    """Register a URL scheme handler the way desktops do (a .desktop file and
+    mimeapps.list); it writes the URL it was opened with to the returned file.
+
+    Returns the XDG environment that makes xdg-open find it, and the record file.
+    """
+    record = root / "opened.txt"
+    handler = root / "handler.sh"
+    handler.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {record}\n")
+    handler.chmod(handler.stat().st_mode | stat.S_IEXEC)
+    (root / "data" / "applications").mkdir(parents=True)
+    (root / "data" / "applications" / f"{scheme}.desktop").write_text(
+        "[Desktop Entry]\nType=Application\nName=Probe\n"
+        f"Exec={handler} %u\nMimeType=x-scheme-handler/{scheme};\n"
+    )
+    (root / "config").mkdir()
+    (root / "config" / "mimeapps.list").write_text(
+        f"[Default Applications]\nx-scheme-handler/{scheme}={scheme}.desktop\n"
+    )
+    return {"XDG_DATA_HOME": str(root / "data"), "XDG_CONFIG_HOME": str(root / "config")}, record
+
+
+async def file_text(path: Path) -> str:
+    """The file's text, or "" while it does not exist (a probe for eventually)."""
+    return path.read_text() if path.exists() else ""

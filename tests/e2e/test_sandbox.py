@@ -18,18 +18,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from deskbox._ports import free_port
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.conftest import REPO, Sandbox, compose, docker_labels, inspect
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = os.environ.get("DESKBOX_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest_asyncio.fixture
@@ -48,7 +41,8 @@ async def playwright() -> AsyncIterator[Any]:
 
 @pytest_asyncio.fixture
 async def host_browser(playwright: Any) -> AsyncIterator[Any]:
-    browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    # Headless, so conftest's kiosk and window flags do not apply.
+    browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS[:4])
     yield browser
     await browser.close()
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers import act, eventually, focus_text_field
+from tests.helpers import act, eventually, file_text, focus_text_field, register_scheme_handler
 
 pytestmark = pytest.mark.integration
 
@@ -94,32 +93,14 @@ async def test_launch_unknown_program_is_422(client: httpx.AsyncClient) -> None:
 async def test_open_hands_a_url_to_its_registered_application(
     client: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Register a handler for a URL scheme the way desktops do (a .desktop file plus
-    # mimeapps.list); the handler records what xdg-open launched it with.
-    record = tmp_path / "opened.txt"
-    handler = tmp_path / "handler.sh"
-    handler.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {record}\n")
-    handler.chmod(handler.stat().st_mode | stat.S_IEXEC)
-    (tmp_path / "data" / "applications").mkdir(parents=True)
-    (tmp_path / "data" / "applications" / "deskbox-probe.desktop").write_text(
-        "[Desktop Entry]\nType=Application\nName=Probe\n"
-        f"Exec={handler} %u\nMimeType=x-scheme-handler/deskbox-probe;\n"
-    )
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "mimeapps.list").write_text(
-        "[Default Applications]\nx-scheme-handler/deskbox-probe=deskbox-probe.desktop\n"
-    )
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env, record = register_scheme_handler(tmp_path, "deskbox-probe")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("XDG_CURRENT_DESKTOP", raising=False)
 
     response = await client.post("/open", json={"target": "deskbox-probe://task?q=1"})
     assert response.status_code == 200, response.text
-
-    async def opened() -> str:
-        return record.read_text() if record.exists() else ""
-
-    assert await eventually(opened, lambda v: v != "") == "deskbox-probe://task?q=1"
+    assert await eventually(lambda: file_text(record), lambda v: v != "") == "deskbox-probe://task?q=1"
 
 
 async def test_screen_cursor_info(client: httpx.AsyncClient, display: str) -> None:

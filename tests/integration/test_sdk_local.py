@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import stat
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -28,7 +27,7 @@ from deskbox import (
 )
 from deskbox.actions import Batch, CursorPosition, Move
 from tests.conftest import ASSETS
-from tests.helpers import eventually
+from tests.helpers import eventually, file_text, register_scheme_handler
 
 pytestmark = pytest.mark.integration
 
@@ -37,24 +36,8 @@ pytestmark = pytest.mark.integration
 def handler_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """XDG settings that make a scheme handler record what `open` hands it."""
     root = tmp_path_factory.mktemp("xdg")
-    handler = root / "handler.sh"
-    handler.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {root}/opened.txt\n")
-    handler.chmod(handler.stat().st_mode | stat.S_IEXEC)
-    (root / "data" / "applications").mkdir(parents=True)
-    (root / "data" / "applications" / "probe.desktop").write_text(
-        "[Desktop Entry]\nType=Application\nName=Probe\n"
-        f"Exec={handler} %u\nMimeType=x-scheme-handler/sdkprobe;\n"
-    )
-    (root / "config").mkdir()
-    (root / "config" / "mimeapps.list").write_text(
-        "[Default Applications]\nx-scheme-handler/sdkprobe=probe.desktop\n"
-    )
-    return {
-        "XDG_DATA_HOME": str(root / "data"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-        "SDK_PROBE": "on",
-        "DESKBOX_TEST_RECORD": str(root / "opened.txt"),
-    }
+    env, record = register_scheme_handler(root, "sdkprobe")
+    return {**env, "SDK_PROBE": "on", "DESKBOX_TEST_RECORD": str(record)}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -200,11 +183,7 @@ async def test_windows_launch_focus(sbx: AsyncSandbox) -> None:
 async def test_open_uses_the_desktop_handler(sbx: AsyncSandbox, handler_env: dict[str, str]) -> None:
     await sbx.open("sdkprobe://hello")
     record = Path(handler_env["DESKBOX_TEST_RECORD"])
-
-    async def opened() -> str:
-        return record.read_text() if record.exists() else ""
-
-    assert await eventually(opened, lambda v: v != "") == "sdkprobe://hello"
+    assert await eventually(lambda: file_text(record), lambda v: v != "") == "sdkprobe://hello"
 
 
 async def test_clipboard(sbx: AsyncSandbox) -> None:
