@@ -30,10 +30,9 @@ START_PAGE = (
 
 
 def _serve(display: str, host: str, port: int) -> None:
-    import uvicorn
-
     from .server import Settings, create_app
     from .server.app import tune_malloc
+    from .server.run import run_server
 
     tune_malloc()
     settings = Settings(display=display, host=host, port=port)
@@ -43,11 +42,7 @@ def _serve(display: str, host: str, port: int) -> None:
     if generated:
         # Printed once for the person who started the server; never put it in a URL.
         print(f"deskbox: token (DESKBOX_TOKEN was unset): {token}", flush=True)
-    # httptools parses requests several times faster than h11; the plain asyncio loop
-    # is kept because uvloop makes starting subprocesses slower.
-    uvicorn.run(
-        app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="asyncio"
-    )
+    run_server(app, host, port)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
