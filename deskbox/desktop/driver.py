@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 
+from .._process import wait_exit
 from ..actions import Image, ImageFormat, Region, ScreenshotOptions
 from ..errors import DesktopUnavailableError, InvalidActionError
 from ..models import Window
@@ -37,6 +38,7 @@ class Desktop:
         self.grabber = Grabber(self.xthread)
         self.windows = Windows(self.xthread)
         self.processes = ProcessManager(display)
+        self._reapers: set[asyncio.Task[int]] = set()
         self._screen_size: tuple[int, int] | None = None
         self._screen_size_at = 0.0
         self.xthread.on_reconnect(self._forget_screen_size)
@@ -126,8 +128,11 @@ class Desktop:
             )
         except FileNotFoundError:
             raise InvalidActionError.at(("body", "command"), f"no such program: {argv[0]!r}") from None
-        # Reap it in the background so it never lingers as a zombie.
-        asyncio.get_running_loop().run_in_executor(None, proc.wait)
+        # Reap it when it ends so it never lingers as a zombie. A pidfd watch, not a
+        # thread: a long-running app would otherwise hold a pool thread for its lifetime.
+        reaper = asyncio.get_running_loop().create_task(wait_exit(proc))
+        self._reapers.add(reaper)
+        reaper.add_done_callback(self._reapers.discard)
         return proc.pid
 
     async def open(self, target: str) -> int:

@@ -272,17 +272,44 @@ def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Eve
         eof.set()
 
 
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def on_writable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_writer(fd, on_writable)
+    try:
+        await ready
+    finally:
+        loop.remove_writer(fd)
+
+
 async def _feed(popen: subprocess.Popen[bytes], data: str) -> None:
+    """Write ``data`` to the child's stdin as it reads it, then close it.
+
+    Non-blocking writes on the event loop rather than a blocking write in a thread: a
+    child that never reads its input would otherwise hold a pool thread until it ends.
+    """
     assert popen.stdin is not None
-    stdin = popen.stdin
-
-    def write() -> None:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError, ValueError):
-            stdin.write(data.encode("utf-8"))
+    fd = popen.stdin.fileno()
+    os.set_blocking(fd, False)
+    loop = asyncio.get_running_loop()
+    pending = memoryview(data.encode("utf-8"))
+    try:
+        while pending:
+            try:
+                written = os.write(fd, pending)
+            except BlockingIOError:
+                await _writable(loop, fd)
+                continue
+            pending = pending[written:]
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the child closed its input or ended; what it did not read is dropped
+    finally:
         with contextlib.suppress(OSError):
-            stdin.close()
-
-    await asyncio.to_thread(write)
+            popen.stdin.close()
 
 
 async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: str | None) -> None:

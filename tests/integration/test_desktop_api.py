@@ -110,3 +110,18 @@ async def test_screen_cursor_info(client: httpx.AsyncClient, display: str) -> No
     info = (await client.get("/info")).json()
     assert info["display"] == display
     assert info["versions"]["deskbox"]
+
+
+async def test_many_running_apps_do_not_starve_the_server(client: httpx.AsyncClient) -> None:
+    # Each launched app is watched until it exits; that must not cost a pool thread,
+    # or a dozen open apps would leave none for screenshots.
+    pids = [
+        (await client.post("/launch", json={"command": ["sleep", "60"]})).json()["pid"] for _ in range(12)
+    ]
+    try:
+        for _ in range(3):
+            response = await client.get("/screenshot", params={"format": "jpeg"}, timeout=5)
+            assert response.status_code == 200
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)

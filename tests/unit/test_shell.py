@@ -67,3 +67,23 @@ async def test_bad_commands() -> None:
     assert missing.value.details[0]["loc"] == ["body", "cmd"]
     with pytest.raises(InvalidActionError):
         await manager.run(CommandRequest(cmd="  "))
+
+
+async def test_large_stdin_is_fed_without_blocking() -> None:
+    data = "x" * (4 * 1024 * 1024)  # far more than a pipe holds
+    result = await ProcessManager().run(CommandRequest(cmd="wc -c", stdin=data))
+    assert result.stdout.strip() == str(len(data))
+
+
+async def test_a_child_that_never_reads_stdin_holds_no_thread() -> None:
+    manager = ProcessManager()
+    sleepers = [
+        await manager.start(CommandRequest(cmd=["sleep", "30"], stdin="y" * (1024 * 1024), timeout=None))
+        for _ in range(12)
+    ]
+    try:
+        # Twelve blocked feeders in threads would exhaust the default pool.
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), timeout=5) == "free"
+    finally:
+        for sleeper in sleepers:
+            sleeper.signal()
