@@ -14,7 +14,7 @@ from .. import __version__
 from ..desktop import Desktop
 from .auth import require_token
 from .errors import install_error_handlers
-from .routes import actions, browser, files, info, screenshot, shell, viewer
+from .routes import actions, browser, docs, files, info, screenshot, shell, viewer
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
 from .viewer_auth import ViewerAuth
@@ -63,14 +63,18 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         summary="A desktop in a box for computer-use agents.",
         description="Send `Authorization: Bearer <token>` with every request but /health.",
         lifespan=lifespan,
+        # Served by routes/docs.py, behind the token like everything else.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.token = token
     app.state.settings = settings
     app.state.desktop = desktop
     app.state.viewer_auth = ViewerAuth(token)
     install_error_handlers(app)
-    # Open: health probes. Own checks: the viewer (ticket/cookie) and DevTools sockets.
-    for open_router in (info.health_router, viewer.public_router, browser.socket_router):
+    # Open: health probes. Own checks: the viewer (ticket/cookie), DevTools sockets, docs.
+    for open_router in (info.health_router, viewer.public_router, browser.socket_router, docs.router):
         app.include_router(open_router)
     protected = [Depends(require_token)]
     for area in (actions, screenshot, shell, files, desktop_area, info, viewer, browser):

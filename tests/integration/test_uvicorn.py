@@ -79,11 +79,22 @@ def test_serves_on_loopback_with_the_token(
     assert http.post("/shell/run", json={"cmd": "echo $DISPLAY"}).json()["stdout"] == f"{display}\n"
 
 
-def test_docs_describe_the_api(server: tuple[str, subprocess.Popen[bytes]]) -> None:
-    schema = httpx.get(f"{server[0]}/openapi.json").json()
+def test_docs_describe_the_api_to_token_holders(
+    server: tuple[str, subprocess.Popen[bytes]], http: httpx.Client
+) -> None:
+    assert httpx.get(f"{server[0]}/openapi.json").status_code == 401
+    assert httpx.get(f"{server[0]}/docs").status_code == 401
+    schema = http.get("/openapi.json").json()
     assert "/actions" in schema["paths"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
-    assert httpx.get(f"{server[0]}/docs").status_code == 200
+    assert "swagger" in http.get("/docs").text.lower()
+
+    # A browser that opened the viewer through a ticket may read them too.
+    with httpx.Client(base_url=server[0]) as browser:
+        ticket_url = http.post("/viewer/tickets").json()["url"]
+        browser.get(ticket_url)
+        assert browser.get("/docs").status_code == 200
+        assert browser.get("/info").status_code == 401, "the cookie never opens the API"
 
 
 def test_large_upload_and_download_stream_without_buffering(

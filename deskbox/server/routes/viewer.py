@@ -90,7 +90,8 @@ async def open_viewer(request: Request, ticket: str) -> RedirectResponse:
         COOKIE,
         _auth(request).session_cookie(mode),
         max_age=SESSION_SECONDS,
-        path="/viewer",
+        # "/" so the same browser can also read /docs; the API itself never takes it.
+        path="/",
         httponly=True,
         samesite="strict",
     )
