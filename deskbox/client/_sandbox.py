@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import builtins
 from types import TracebackType
 from typing import Any, Literal
@@ -294,7 +293,3 @@ class AsyncSandbox:
 
     async def set_clipboard(self, text: str) -> None:
         await self._transport.json("PUT", "/clipboard", json_body={"text": text})
-
-
-def decode_image(data: str) -> bytes:
-    return base64.b64decode(data)
