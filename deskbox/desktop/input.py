@@ -232,13 +232,6 @@ class XInput:
             if stroke.shift:
                 self._fake(X.KeyRelease, shift_code)
 
-    def release_all(self) -> None:
-        """Release keys a failed batch may have left down."""
-        for keycode in self._held_keys.values():
-            self._fake(X.KeyRelease, keycode)
-        self._held_keys.clear()
-        self._conn.sync()
-
 
 def _steps(start: tuple[int, int], end: tuple[int, int], pixels_per_step: int = 24) -> list[tuple[int, int]]:
     """Points from ``start`` (excluded) to ``end`` (included), at most 12 per segment."""

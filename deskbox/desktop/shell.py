@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from .._process import wait_exit
+from .._process import fd_ready, wait_exit
 from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
 from ..models import CommandRequest, CommandResult
 
@@ -272,20 +272,6 @@ def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Eve
         eof.set()
 
 
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def on_writable() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_writer(fd, on_writable)
-    try:
-        await ready
-    finally:
-        loop.remove_writer(fd)
-
-
 async def _feed(popen: subprocess.Popen[bytes], data: str) -> None:
     """Write ``data`` to the child's stdin as it reads it, then close it.
 
@@ -295,14 +281,13 @@ async def _feed(popen: subprocess.Popen[bytes], data: str) -> None:
     assert popen.stdin is not None
     fd = popen.stdin.fileno()
     os.set_blocking(fd, False)
-    loop = asyncio.get_running_loop()
     pending = memoryview(data.encode("utf-8"))
     try:
         while pending:
             try:
                 written = os.write(fd, pending)
             except BlockingIOError:
-                await _writable(loop, fd)
+                await fd_ready(fd, write=True)
                 continue
             pending = pending[written:]
     except (BrokenPipeError, ConnectionResetError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -82,12 +81,6 @@ class XThread:
             raise DesktopUnavailableError("the desktop driver is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.call_here, fn, *args)
-
-    def call_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Blocking twin of :meth:`call`, for code that is not async."""
-        if threading.current_thread().name.startswith("deskbox-x"):
-            return self.call_here(fn, *args)
-        return self._executor.submit(self.call_here, fn, *args).result()
 
     def close(self) -> None:
         if self._closed:
