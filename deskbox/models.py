@@ -64,6 +64,9 @@ class CommandRequest(_Request):
     env: dict[str, str] = Field(default_factory=dict)
     user: str | None = None
     stdin: str | None = None
+    """Text written to the command's input; it is closed afterwards unless ``open_stdin``."""
+    open_stdin: bool = False
+    """Keep the input open (background processes only) for ``POST /processes/{id}/stdin``."""
 
     @field_validator("env")
     @classmethod
@@ -102,6 +105,12 @@ class ProcessOutput(BaseModel):
     stderr_offset: int
     running: bool
     exit_code: int | None = None
+
+
+class StdinRequest(_Request):
+    data: str = Field(default="", max_length=10_000_000)
+    close: bool = False
+    """Close the input after writing, so the process reads end-of-file."""
 
 
 class SignalRequest(_Request):

@@ -6,7 +6,8 @@ import asyncio
 import io
 import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,3 +83,54 @@ def register_scheme_handler(root: Path, scheme: str) -> tuple[dict[str, str], Pa
 async def file_text(path: Path) -> str:
     """The file's text, or "" while it does not exist (a probe for eventually)."""
     return path.read_text() if path.exists() else ""
+
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+@asynccontextmanager
+async def recorder_in(sandbox: Any) -> AsyncIterator[Any]:
+    """The recorder page in a sandbox's own Chromium, in front and taking input.
+
+    Yields the Playwright page (over the sandbox's /cdp gateway); its ``window.events``
+    records every pointer, wheel and key event with screen coordinates.
+    """
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.connect_over_cdp(
+            f"{sandbox.url}/cdp", headers={"Authorization": f"Bearer {sandbox.info.token}"}
+        )
+        tab = browser.contexts[0].pages[0]
+        await tab.goto((ASSETS / "recorder.html").as_uri())
+        await tab.bring_to_front()
+        # Chromium names its X window after the page title a moment after the load.
+        windows = await eventually(
+            sandbox.list_windows, lambda ws: any(w.title.startswith("deskbox recorder") for w in ws)
+        )
+        await sandbox.focus_window(next(w for w in windows if w.title.startswith("deskbox recorder")).id)
+        for attempt in range(100):  # wiggle until the freshly painted page takes input
+            await sandbox.move_mouse(500 + attempt % 2, 400)
+            if await tab.evaluate("window.path.length > 0"):
+                break
+            await asyncio.sleep(0.02)
+        await tab.evaluate("window.events = []; window.path = []")
+        try:
+            yield tab
+        finally:
+            await browser.close()
+
+
+async def recorded(page: Any, kind: str) -> list[dict[str, Any]]:
+    return [e for e in await page.evaluate("window.events") if e["type"] == kind]
+
+
+async def field_center(page: Any, element_id: str) -> tuple[int, int]:
+    """Screen coordinates of an element's centre, through the browser window's frame."""
+    x, y = await page.evaluate(
+        "(id) => { const r = document.getElementById(id).getBoundingClientRect();"
+        " const top = window.screenY + window.outerHeight - window.innerHeight;"
+        " return [window.screenX + r.left + r.width / 2, top + r.top + r.height / 2]; }",
+        element_id,
+    )
+    return int(x), int(y)

@@ -80,6 +80,14 @@ class AsyncCommandHandle:
         )
         return _check(result, self.cmd, check)
 
+    async def send_stdin(self, data: str) -> None:
+        """Write to the command's input (it must have been started with ``open_stdin=True``)."""
+        await self._transport.request("POST", f"/processes/{self.id}/stdin", json_body={"data": data})
+
+    async def close_stdin(self) -> None:
+        """Close the command's input, so it reads end-of-file."""
+        await self._transport.request("POST", f"/processes/{self.id}/stdin", json_body={"close": True})
+
     async def kill(self) -> bool:
         """Kill the command's whole process group; False if it had already ended."""
         running = await self.is_running()
@@ -100,9 +108,16 @@ class AsyncCommands:
         cwd: str | None,
         user: str | None,
         stdin: str | None,
+        open_stdin: bool = False,
     ) -> dict[str, Any]:
         request = CommandRequest(
-            cmd=cmd, timeout=timeout, env={**self._envs, **(envs or {})}, cwd=cwd, user=user, stdin=stdin
+            cmd=cmd,
+            timeout=timeout,
+            env={**self._envs, **(envs or {})},
+            cwd=cwd,
+            user=user,
+            stdin=stdin,
+            open_stdin=open_stdin,
         )
         return request.model_dump(exclude_none=True)
 
@@ -133,6 +148,7 @@ class AsyncCommands:
         cwd: str | None = None,
         user: str | None = None,
         stdin: str | None = None,
+        open_stdin: bool = False,
         on_stdout: OutputCallback | None = None,
         on_stderr: OutputCallback | None = None,
         check: bool = True,
@@ -148,6 +164,7 @@ class AsyncCommands:
         cwd: str | None = None,
         user: str | None = None,
         stdin: str | None = None,
+        open_stdin: bool = False,
         on_stdout: OutputCallback | None = None,
         on_stderr: OutputCallback | None = None,
         check: bool = True,
@@ -157,8 +174,9 @@ class AsyncCommands:
         In the foreground it returns the result, raising CommandExitError for a non-zero
         exit unless ``check=False``. With ``background=True`` it returns a handle at once.
         ``on_stdout``/``on_stderr`` receive output as it arrives, in either mode.
+        ``open_stdin=True`` (background only) keeps the input open for ``handle.send_stdin``.
         """
-        body = self._request(cmd, timeout, envs, cwd, user, stdin)
+        body = self._request(cmd, timeout, envs, cwd, user, stdin, open_stdin)
         if background:
             started = await self._transport.json("POST", "/processes", json_body=body)
             handle = AsyncCommandHandle(self._transport, started["id"], started["pid"], cmd)

@@ -288,6 +288,11 @@ class AsyncSandbox:
                 return window.title
         return ""
 
+    async def browser_tabs(self) -> builtins.list[dict[str, Any]]:
+        """The desktop browser's open pages (id, title, url), the most recently active first."""
+        targets = await self._transport.json("GET", "/cdp/json/list")
+        return [t for t in targets if t.get("type") == "page"]
+
     async def get_clipboard(self) -> str:
         return str((await self._transport.json("GET", "/clipboard"))["text"])
 

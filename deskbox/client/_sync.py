@@ -64,6 +64,12 @@ class CommandHandle:
     def wait(self, timeout: float | None = None, check: bool = True) -> CommandResult:
         return _run(self._handle.wait(timeout, check))
 
+    def send_stdin(self, data: str) -> None:
+        _run(self._handle.send_stdin(data))
+
+    def close_stdin(self) -> None:
+        _run(self._handle.close_stdin())
+
     def kill(self) -> bool:
         return _run(self._handle.kill())
 
@@ -82,6 +88,7 @@ class Commands:
         cwd: str | None = None,
         user: str | None = None,
         stdin: str | None = None,
+        open_stdin: bool = False,
         on_stdout: OutputCallback | None = None,
         on_stderr: OutputCallback | None = None,
         check: bool = True,
@@ -93,6 +100,7 @@ class Commands:
             "cwd": cwd,
             "user": user,
             "stdin": stdin,
+            "open_stdin": open_stdin,
             "on_stdout": on_stdout,
             "on_stderr": on_stderr,
             "check": check,
@@ -320,6 +328,9 @@ class Sandbox:
 
     def get_window_title(self, window_id: str | int) -> str:
         return _run(self._async.get_window_title(window_id))
+
+    def browser_tabs(self) -> builtins.list[dict[str, Any]]:
+        return _run(self._async.browser_tabs())
 
     def get_clipboard(self) -> str:
         return _run(self._async.get_clipboard())

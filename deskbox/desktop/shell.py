@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import IO
 
 from .._process import fd_ready, wait_exit
 from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
@@ -77,6 +78,8 @@ class Process:
     exit_code: int | None = None
     timed_out: bool = False
     finished_at: float | None = None
+    stdin: StdinPipe | None = None
+    """Open while the process takes input through ``write_stdin``."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -88,6 +91,18 @@ class Process:
         """Wake every follower; each waits on the event that was current when it read."""
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+    async def write_stdin(self, data: str, close: bool = False) -> None:
+        """Write to a process started with ``open_stdin``; ``close`` sends end-of-file after."""
+        if self.stdin is None or self.stdin.closed:
+            raise ConflictError(
+                f"process {self.id} takes no input: start it with open_stdin, or it was closed"
+            )
+        if not self.running:
+            raise ConflictError(f"process {self.id} has ended")
+        await self.stdin.write(data)
+        if close:
+            self.stdin.close()
 
     def signal(self, signum: int = signal.SIGKILL) -> bool:
         """Signal the whole process group; False if it had already ended."""
@@ -175,6 +190,8 @@ class ProcessManager:
             request.user,
             request.stdin,
         )
+        if request.open_stdin and not background:
+            raise _field_error("open_stdin", "only a background process can keep its input open")
         if isinstance(command, str):
             if not command.strip():
                 raise _field_error("cmd", "the command is empty")
@@ -197,7 +214,7 @@ class ProcessManager:
         try:
             popen = subprocess.Popen(
                 argv,
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin is not None or request.open_stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=workdir,
@@ -219,10 +236,13 @@ class ProcessManager:
             pid=popen.pid,
             started_at=started_at,
             timeout=timeout,
+            stdin=StdinPipe(popen.stdin) if popen.stdin is not None else None,
         )
         if background:
             self._remember(process)
-        task = asyncio.get_running_loop().create_task(_supervise(popen, process, stdin))
+        task = asyncio.get_running_loop().create_task(
+            _supervise(popen, process, stdin, request.open_stdin and background)
+        )
         self._supervisors.add(task)
         task.add_done_callback(self._supervisors.discard)
         return process
@@ -272,39 +292,62 @@ def _read_into(fd: int, buffer: OutputBuffer, process: Process, eof: asyncio.Eve
         eof.set()
 
 
-async def _feed(popen: subprocess.Popen[bytes], data: str) -> None:
-    """Write ``data`` to the child's stdin as it reads it, then close it.
+class StdinPipe:
+    """The write end of a child's input, written without blocking the event loop.
 
-    Non-blocking writes on the event loop rather than a blocking write in a thread: a
-    child that never reads its input would otherwise hold a pool thread until it ends.
+    Non-blocking writes on the loop rather than a blocking write in a thread: a child that
+    never reads its input would otherwise hold a pool thread until it ends. Writes are
+    serialized, so two callers cannot interleave their bytes.
     """
-    assert popen.stdin is not None
-    fd = popen.stdin.fileno()
-    os.set_blocking(fd, False)
-    pending = memoryview(data.encode("utf-8"))
-    try:
-        while pending:
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self._fd = pipe.fileno()
+        os.set_blocking(self._fd, False)
+        self._lock = asyncio.Lock()
+
+    @property
+    def closed(self) -> bool:
+        return self._pipe.closed
+
+    async def write(self, data: str) -> None:
+        pending = memoryview(data.encode("utf-8"))
+        async with self._lock:
             try:
-                written = os.write(fd, pending)
-            except BlockingIOError:
-                await fd_ready(fd, write=True)
-                continue
-            pending = pending[written:]
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the child closed its input or ended; what it did not read is dropped
-    finally:
+                while pending and not self.closed:
+                    try:
+                        written = os.write(self._fd, pending)
+                    except BlockingIOError:
+                        await fd_ready(self._fd, write=True)
+                        continue
+                    pending = pending[written:]
+            except (BrokenPipeError, ConnectionResetError):
+                self.close()  # the child closed its input or ended; what it did not read is dropped
+
+    def close(self) -> None:
         with contextlib.suppress(OSError):
-            popen.stdin.close()
+            self._pipe.close()
 
 
-async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: str | None) -> None:
+async def _feed(pipe: StdinPipe, data: str | None, keep_open: bool) -> None:
+    if data:
+        await pipe.write(data)
+    if not keep_open:
+        pipe.close()
+
+
+async def _supervise(
+    popen: subprocess.Popen[bytes], process: Process, stdin: str | None, keep_stdin_open: bool
+) -> None:
     loop = asyncio.get_running_loop()
     assert popen.stdout is not None and popen.stderr is not None
     pipes = [(popen.stdout, process.stdout, asyncio.Event()), (popen.stderr, process.stderr, asyncio.Event())]
     for pipe, buffer, eof in pipes:
         os.set_blocking(pipe.fileno(), False)
         loop.add_reader(pipe.fileno(), _read_into, pipe.fileno(), buffer, process, eof)
-    feeding = asyncio.ensure_future(_feed(popen, stdin)) if stdin is not None else None
+    feeding = None
+    if process.stdin is not None:
+        feeding = asyncio.ensure_future(_feed(process.stdin, stdin, keep_stdin_open))
     killer = None
     if process.timeout is not None:
 
@@ -328,6 +371,8 @@ async def _supervise(popen: subprocess.Popen[bytes], process: Process, stdin: st
             pipe.close()
         if feeding is not None:
             feeding.cancel()
+        if process.stdin is not None:
+            process.stdin.close()
     # Report a death by signal N as 128 + N, the way shells do.
     process.exit_code = 128 - code if code < 0 else code
     process.finished_at = time.monotonic()

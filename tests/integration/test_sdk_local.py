@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import threading
@@ -26,8 +25,7 @@ from deskbox import (
     TimeoutError,
 )
 from deskbox.actions import Batch, CursorPosition, Move
-from tests.conftest import ASSETS
-from tests.helpers import eventually, file_text, register_scheme_handler
+from tests.helpers import eventually, file_text, recorded, recorder_in, register_scheme_handler
 
 pytestmark = pytest.mark.integration
 
@@ -52,32 +50,8 @@ async def sbx(handler_env: dict[str, str]) -> AsyncIterator[AsyncSandbox]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def page(sbx: AsyncSandbox) -> AsyncIterator[Any]:
     """The recorder page in the sandbox's own Chromium, brought to the front."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.connect_over_cdp(
-            f"{sbx.url}/cdp", headers={"Authorization": f"Bearer {sbx.info.token}"}
-        )
-        tab = browser.contexts[0].pages[0]
-        await tab.goto((ASSETS / "recorder.html").as_uri())
-        await tab.bring_to_front()
-        # Chromium names its X window after the page title a moment after the load.
-        windows = await eventually(
-            sbx.list_windows, lambda ws: any(w.title.startswith("deskbox recorder") for w in ws)
-        )
-        await sbx.focus_window(next(w for w in windows if w.title.startswith("deskbox recorder")).id)
-        for attempt in range(100):  # wiggle until the freshly painted page takes input
-            await sbx.move_mouse(500 + attempt % 2, 400)
-            if await tab.evaluate("window.path.length > 0"):
-                break
-            await asyncio.sleep(0.02)
-        await tab.evaluate("window.events = []; window.path = []")
+    async with recorder_in(sbx) as tab:
         yield tab
-        await browser.close()
-
-
-async def recorded(page: Any, kind: str) -> list[dict[str, Any]]:
-    return [e for e in await page.evaluate("window.events") if e["type"] == kind]
 
 
 async def test_screen_and_screenshot(sbx: AsyncSandbox) -> None:

@@ -174,3 +174,51 @@ async def test_stream_delivers_output_as_it_happens(client: httpx.AsyncClient) -
         ("stdout", "three\n"),
         ("exit", {"exit_code": 3, "timed_out": False}),
     ]
+
+
+async def read_until(
+    client: httpx.AsyncClient, process_id: str, needle: str, offset: int = 0
+) -> tuple[str, int]:
+    deadline = time.monotonic() + 5
+    seen = ""
+    while needle not in seen and time.monotonic() < deadline:
+        output = (
+            await client.get(f"/processes/{process_id}/output", params={"stdout_offset": offset})
+        ).json()
+        seen += output["stdout"]
+        offset = output["stdout_offset"]
+        await asyncio.sleep(0.02)
+    return seen, offset
+
+
+async def test_open_stdin_feeds_a_running_process(client: httpx.AsyncClient) -> None:
+    started = await client.post(
+        "/processes",
+        json={"cmd": ["bash", "--noprofile", "--norc", "-s"], "open_stdin": True, "timeout": None},
+    )
+    process_id = started.json()["id"]
+    assert (
+        await client.post(f"/processes/{process_id}/stdin", json={"data": "X=ünï; echo $X-1\n"})
+    ).status_code == 204
+    seen, offset = await read_until(client, process_id, "ünï-1")
+    assert seen == "ünï-1\n"
+    # The shell kept its state between writes: it is one process, not one per write.
+    await client.post(f"/processes/{process_id}/stdin", json={"data": "echo $X-2\n"})
+    seen, offset = await read_until(client, process_id, "-2", offset)
+    assert seen == "ünï-2\n"
+    # Closing the input is end-of-file: the shell ends by itself.
+    assert (await client.post(f"/processes/{process_id}/stdin", json={"close": True})).status_code == 204
+    ended = (await client.get(f"/processes/{process_id}/output", params={"wait": 5})).json()
+    assert ended["running"] is False and ended["exit_code"] == 0
+    late = await client.post(f"/processes/{process_id}/stdin", json={"data": "echo late\n"})
+    assert late.status_code == 409 and "takes no input" in late.json()["error"]["message"]
+
+
+async def test_stdin_is_refused_where_it_cannot_work(client: httpx.AsyncClient) -> None:
+    closed = (await client.post("/processes", json={"cmd": "sleep 30", "timeout": 30})).json()
+    refused = await client.post(f"/processes/{closed['id']}/stdin", json={"data": "x"})
+    assert refused.status_code == 409 and "open_stdin" in refused.json()["error"]["message"]
+    await client.post(f"/processes/{closed['id']}/signal", json={"signal": "KILL"})
+    foreground = await client.post("/shell/run", json={"cmd": "cat", "open_stdin": True})
+    assert foreground.status_code == 422
+    assert ["body", "open_stdin"] in [d["loc"] for d in foreground.json()["error"]["details"]]

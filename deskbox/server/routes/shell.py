@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from ...desktop import Desktop
 from ...desktop.shell import Process
-from ...models import CommandRequest, CommandResult, ProcessInfo, ProcessOutput, SignalRequest
+from ...models import CommandRequest, CommandResult, ProcessInfo, ProcessOutput, SignalRequest, StdinRequest
 from ..deps import get_desktop
 
 router = APIRouter(tags=["shell"])
@@ -125,6 +125,12 @@ async def follow_process(
 ) -> StreamingResponse:
     """Follow a background process's output as server-sent events, like /shell/stream."""
     return _stream(desktop.processes.get(process_id), stdout_offset, stderr_offset)
+
+
+@router.post("/processes/{process_id}/stdin", status_code=204)
+async def write_stdin(process_id: str, request: StdinRequest, desktop: DesktopDep) -> None:
+    """Write to the input of a process started with ``open_stdin``; 409 if it takes none."""
+    await desktop.processes.get(process_id).write_stdin(request.data, request.close)
 
 
 @router.post("/processes/{process_id}/signal", response_model=ProcessInfo)

@@ -1,0 +1,365 @@
+"""Claude's computer and bash tools, executed on a deskbox sandbox.
+
+    tools = ClaudeTools(sandbox, version="computer_20251124")
+    response = client.beta.messages.create(..., tools=await tools.definitions(), betas=tools.betas)
+    results = await tools.run(response.content)   # one tool_result per tool_use block
+
+Screenshots are scaled down to a standard size (XGA, WXGA or FWXGA, whichever matches
+the screen's shape) and Claude's coordinates are mapped back to the real screen, as
+Anthropic recommends. Every action of each tool version runs, with modifier keys (given
+under ``text`` or ``key``) held during clicks, drags and scrolls. A malformed or
+impossible call comes back as a ``tool_result`` with ``is_error`` and the reason.
+
+Needs the ``anthropic`` extra for the result types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, cast
+
+from anthropic.types.beta import (
+    BetaImageBlockParam,
+    BetaTextBlockParam,
+    BetaToolBash20250124Param,
+    BetaToolComputerUse20241022Param,
+    BetaToolComputerUse20250124Param,
+    BetaToolComputerUse20251124Param,
+    BetaToolResultBlockParam,
+)
+
+from ..actions import (
+    Action,
+    Click,
+    CursorPosition,
+    Drag,
+    HoldKey,
+    Image,
+    ImageFormat,
+    Key,
+    MouseDown,
+    MouseUp,
+    Move,
+    Scroll,
+    Type,
+    Wait,
+)
+from ..client import AsyncSandbox
+from ..keys import split_combo
+from ._computer import Computer, ScalingTarget, ToolCallError
+from ._shell_session import ShellSession, ShellSessionError
+
+ComputerVersion = Literal["computer_20241022", "computer_20250124", "computer_20251124"]
+ComputerToolParam = (
+    BetaToolComputerUse20241022Param | BetaToolComputerUse20250124Param | BetaToolComputerUse20251124Param
+)
+
+_V1_ACTIONS = frozenset(
+    {
+        "key",
+        "type",
+        "mouse_move",
+        "left_click",
+        "left_click_drag",
+        "right_click",
+        "middle_click",
+        "double_click",
+        "screenshot",
+        "cursor_position",
+    }
+)
+_V2_ACTIONS = _V1_ACTIONS | {"scroll", "left_mouse_down", "left_mouse_up", "hold_key", "wait", "triple_click"}
+ACTIONS: dict[str, frozenset[str]] = {
+    "computer_20241022": _V1_ACTIONS,
+    "computer_20250124": _V2_ACTIONS,
+    "computer_20251124": _V2_ACTIONS | {"zoom"},
+}
+BETAS: dict[str, str] = {
+    "computer_20241022": "computer-use-2024-10-22",
+    "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24",
+}
+_CLICKS: dict[str, tuple[Literal["left", "right", "middle"], int]] = {
+    "left_click": ("left", 1),
+    "right_click": ("right", 1),
+    "middle_click": ("middle", 1),
+    "double_click": ("left", 2),
+    "triple_click": ("left", 3),
+}
+_MEDIA_TYPES: dict[str, Literal["image/png", "image/jpeg", "image/webp"]] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+
+
+def _call_parts(tool_use: Any) -> tuple[str, str, Any]:
+    """(id, name, input) of a tool_use block: the SDK's object or its dict form."""
+    if isinstance(tool_use, Mapping):
+        return str(tool_use.get("id", "")), str(tool_use.get("name", "")), tool_use.get("input")
+    return (
+        str(getattr(tool_use, "id", "")),
+        str(getattr(tool_use, "name", "")),
+        getattr(tool_use, "input", None),
+    )
+
+
+def error_result(tool_use_id: str, message: str) -> BetaToolResultBlockParam:
+    return {
+        "type": "tool_result",
+        "tool_use_id": tool_use_id,
+        "is_error": True,
+        "content": [{"type": "text", "text": message}],
+    }
+
+
+def image_block(image: Image) -> BetaImageBlockParam:
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": _MEDIA_TYPES[image.format], "data": image.data},
+    }
+
+
+class ClaudeComputerTool:
+    """Claude's ``computer`` tool on one sandbox."""
+
+    name = "computer"
+
+    def __init__(
+        self,
+        sandbox: AsyncSandbox,
+        *,
+        version: ComputerVersion = "computer_20250124",
+        enable_zoom: bool = True,
+        scaling: ScalingTarget = None,
+        image_format: ImageFormat = "png",
+        quality: int = 80,
+        screenshot_after_action: bool = True,
+    ) -> None:
+        if version not in ACTIONS:
+            raise ValueError(f"unknown computer tool version {version!r}; use one of {sorted(ACTIONS)}")
+        self.version = version
+        self.enable_zoom = enable_zoom and version == "computer_20251124"
+        self.computer = Computer(sandbox, scaling=scaling, image_format=image_format, quality=quality)
+        self.screenshot_after_action = screenshot_after_action
+
+    @property
+    def beta(self) -> str:
+        """The ``anthropic-beta`` flag this version needs."""
+        return BETAS[self.version]
+
+    async def definition(self) -> ComputerToolParam:
+        """The tool as the Messages API takes it, sized to what Claude will be shown."""
+        width, height = (await self.computer.scaler()).model
+        common = {"name": "computer", "display_width_px": width, "display_height_px": height}
+        if self.version == "computer_20251124":
+            return cast(
+                BetaToolComputerUse20251124Param,
+                {**common, "type": self.version, "enable_zoom": self.enable_zoom},
+            )
+        if self.version == "computer_20250124":
+            return cast(BetaToolComputerUse20250124Param, {**common, "type": self.version})
+        return cast(BetaToolComputerUse20241022Param, {**common, "type": self.version})
+
+    async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
+        """Run one ``tool_use`` block; never raises for a bad call, answers with an error result."""
+        tool_use_id, _, tool_input = _call_parts(tool_use)
+        try:
+            content = await self._perform(tool_input)
+        except ToolCallError as exc:
+            return error_result(tool_use_id, str(exc))
+        return {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
+
+    async def _perform(self, tool_input: Any) -> list[BetaTextBlockParam | BetaImageBlockParam]:
+        if not isinstance(tool_input, Mapping):
+            raise ToolCallError(f"the input must be an object with an 'action', got {tool_input!r}")
+        action = tool_input.get("action")
+        allowed = ACTIONS[self.version] - (set() if self.enable_zoom else {"zoom"})
+        if not isinstance(action, str) or action not in allowed:
+            raise ToolCallError(f"unknown action {action!r} for {self.version}; use one of {sorted(allowed)}")
+        c = self.computer
+        if action == "screenshot":
+            return [image_block(await c.screenshot())]
+        if action == "cursor_position":
+            await c.run([c.build(CursorPosition)])
+            x, y = await c.cursor_in_model()
+            return [{"type": "text", "text": f"X={x},Y={y}"}]
+        if action == "zoom":
+            region = tool_input.get("region")
+            if not isinstance(region, list) or len(region) != 4:
+                raise ToolCallError(f"region must be [x0, y0, x1, y1], got {region!r}")
+            return [image_block(await c.zoom(*region))]
+        actions = await self._actions(action, tool_input)
+        response = await c.run(actions, screenshot=self.screenshot_after_action)
+        if response.screenshot is not None:
+            return [image_block(response.screenshot)]
+        return [{"type": "text", "text": f"{action} done"}]
+
+    async def _actions(self, action: str, tool_input: Mapping[str, Any]) -> list[Action]:
+        c = self.computer
+        if action == "key":
+            return _key_actions(c, _required_text(tool_input, "text"), tool_input.get("repeat"))
+        if action == "type":
+            return [c.build(Type, text=_required_text(tool_input, "text"))]
+        if action == "hold_key":
+            return [
+                c.build(HoldKey, keys=_required_text(tool_input, "text"), duration=tool_input.get("duration"))
+            ]
+        if action == "wait":
+            return [c.build(Wait, duration=tool_input.get("duration"))]
+        if action == "mouse_move":
+            x, y = await c.point(tool_input.get("coordinate"), "coordinate")
+            return [c.build(Move, x=x, y=y)]
+        modifiers = _modifiers(tool_input)
+        target = await self._optional_point(tool_input)
+        if action in _CLICKS:
+            button, count = _CLICKS[action]
+            at = {"x": target[0], "y": target[1]} if target is not None else {}
+            return [c.build(Click, button=button, count=count, modifiers=modifiers, **at)]
+        if action in ("left_mouse_down", "left_mouse_up"):
+            model = MouseDown if action == "left_mouse_down" else MouseUp
+            prelude = [] if target is None else [c.build(Move, x=target[0], y=target[1])]
+            return [*prelude, c.build(model, button="left")]
+        if action == "left_click_drag":
+            end = await c.point(tool_input.get("coordinate"), "coordinate")
+            if "start_coordinate" in tool_input:
+                start = await c.point(tool_input.get("start_coordinate"), "start_coordinate")
+            else:  # computer_20241022 drags from wherever the pointer is
+                start = await c.sandbox.get_cursor_position()
+            path = [{"x": start[0], "y": start[1]}, {"x": end[0], "y": end[1]}]
+            return [c.build(Drag, path=path, modifiers=modifiers)]
+        if action == "scroll":
+            return [self._scroll(tool_input, target, modifiers)]
+        raise ToolCallError(f"unhandled action {action!r}")  # every name in ACTIONS is handled above
+
+    async def _optional_point(self, tool_input: Mapping[str, Any]) -> tuple[int, int] | None:
+        value = tool_input.get("coordinate")
+        return None if value is None else await self.computer.point(value, "coordinate")
+
+    def _scroll(
+        self, tool_input: Mapping[str, Any], target: tuple[int, int] | None, modifiers: list[str]
+    ) -> Action:
+        direction = tool_input.get("scroll_direction")
+        amount = tool_input.get("scroll_amount", 3)
+        if direction not in ("up", "down", "left", "right"):
+            raise ToolCallError(f"scroll_direction must be up, down, left or right, got {direction!r}")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+            raise ToolCallError(
+                f"scroll_amount must be a whole number of notches, at least 1, got {amount!r}"
+            )
+        sign = -1 if direction in ("up", "left") else 1
+        motion = {"dy": sign * amount} if direction in ("up", "down") else {"dx": sign * amount}
+        at = {"x": target[0], "y": target[1]} if target is not None else {}
+        return self.computer.build(Scroll, modifiers=modifiers, **at, **motion)
+
+
+def _required_text(tool_input: Mapping[str, Any], field: str) -> str:
+    value = tool_input.get(field)
+    if not isinstance(value, str) or value == "":
+        raise ToolCallError(f"{field} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _modifiers(tool_input: Mapping[str, Any]) -> list[str]:
+    """Keys held during a pointer action: Claude sends them under ``text``; ``key`` is taken too."""
+    held = tool_input.get("text")
+    if held is None:
+        held = tool_input.get("key")
+    if held is None or held == "":
+        return []
+    if not isinstance(held, str):
+        raise ToolCallError(
+            f"text (the keys to hold) must be a string such as 'shift' or 'ctrl+shift', got {held!r}"
+        )
+    return split_combo(held)
+
+
+def _key_actions(c: Computer, text: str, repeat: Any) -> list[Action]:
+    """xdotool's syntax: chords joined by '+', several chords separated by spaces."""
+    count = 1 if repeat is None else repeat
+    chords = text.split() or [text]  # a lone " " is the space key
+    return [c.build(Key, keys=chord if chord.strip() else "space", repeat=count) for chord in chords]
+
+
+class ClaudeBashTool:
+    """Claude's ``bash`` tool (bash_20250124): one persistent shell in the sandbox."""
+
+    name = "bash"
+
+    def __init__(self, sandbox: AsyncSandbox, *, timeout: float = 120.0, user: str | None = None) -> None:
+        self.session = ShellSession(sandbox, timeout=timeout, user=user)
+
+    def definition(self) -> BetaToolBash20250124Param:
+        return {"type": "bash_20250124", "name": "bash"}
+
+    async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
+        tool_use_id, _, tool_input = _call_parts(tool_use)
+        if not isinstance(tool_input, Mapping):
+            return error_result(
+                tool_use_id, f"the input must be an object with a 'command', got {tool_input!r}"
+            )
+        if tool_input.get("restart") is True:
+            await self.session.restart()
+            return {
+                "type": "tool_result",
+                "tool_use_id": tool_use_id,
+                "content": "the shell has been restarted",
+            }
+        command = tool_input.get("command")
+        if not isinstance(command, str) or not command.strip():
+            return error_result(tool_use_id, f"command must be a non-empty string, got {command!r}")
+        try:
+            result = await self.session.run(command)
+        except ShellSessionError as exc:
+            return error_result(tool_use_id, str(exc))
+        text = result.output if result.exit_code == 0 else f"{result.output}[exit code {result.exit_code}]"
+        return {"type": "tool_result", "tool_use_id": tool_use_id, "content": text or "(no output)"}
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+class ClaudeTools:
+    """The computer tool and (optionally) the bash tool, dispatched by tool name."""
+
+    def __init__(
+        self,
+        sandbox: AsyncSandbox,
+        *,
+        version: ComputerVersion = "computer_20250124",
+        bash: bool = True,
+        **computer_options: Any,
+    ) -> None:
+        self.computer = ClaudeComputerTool(sandbox, version=version, **computer_options)
+        self.bash = ClaudeBashTool(sandbox) if bash else None
+
+    @property
+    def betas(self) -> list[str]:
+        return [self.computer.beta]
+
+    async def definitions(self) -> list[ComputerToolParam | BetaToolBash20250124Param]:
+        tools: list[ComputerToolParam | BetaToolBash20250124Param] = [await self.computer.definition()]
+        if self.bash is not None:
+            tools.append(self.bash.definition())
+        return tools
+
+    async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
+        tool_use_id, name, _ = _call_parts(tool_use)
+        if name == "computer":
+            return await self.computer.execute(tool_use)
+        if name == "bash" and self.bash is not None:
+            return await self.bash.execute(tool_use)
+        return error_result(tool_use_id, f"no tool named {name!r} here")
+
+    async def run(self, content: Iterable[Any]) -> list[BetaToolResultBlockParam]:
+        """A tool_result for every tool_use block of an assistant message, in order."""
+        results = []
+        for block in content:
+            kind = block.get("type") if isinstance(block, Mapping) else getattr(block, "type", None)
+            if kind == "tool_use":
+                results.append(await self.execute(block))
+        return results
+
+    async def close(self) -> None:
+        if self.bash is not None:
+            await self.bash.close()
