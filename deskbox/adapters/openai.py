@@ -36,8 +36,9 @@ ToolType = Literal["computer", "computer_use_preview"]
 Environment = Literal["windows", "mac", "linux", "ubuntu", "browser"]
 SafetyCallback = Callable[[list[dict[str, Any]]], bool | Awaitable[bool]]
 
-PIXELS_PER_NOTCH = 100
-"""How far one wheel notch scrolls a page in the sandbox's Chromium, in pixels."""
+PIXELS_PER_NOTCH = 120
+"""How far one wheel notch scrolls a page in the sandbox's Chromium (its wheel events
+report deltaY = 120 per notch), so a pixel delta becomes the nearest number of notches."""
 WAIT_SECONDS = 1.0
 """OpenAI's ``wait`` carries no duration; this is how long it waits."""
 _BUTTONS: dict[str, Literal["left", "right", "middle", "back", "forward"]] = {
