@@ -201,3 +201,14 @@ class Info(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     components: dict[str, str]
+
+
+# ---- browser ----------------------------------------------------------------------------
+
+
+class NavigateRequest(_Request):
+    url: str = Field(min_length=1, max_length=100_000)
+
+
+class HistoryRequest(_Request):
+    delta: Annotated[int, Field(ge=-100, le=100)] = -1

@@ -10,16 +10,15 @@ with a ``FunctionResponse`` carrying the browser's current URL and a screenshot.
     ...
     responses = [await tool.execute(call) for call in response.function_calls]
 
-Browser functions (navigate, go_back, search) drive the desktop's Chromium the way a
-person would, through its window and keyboard. A malformed call, or one that cannot run,
-is answered with ``{"error": reason}`` in the response and the current screen.
+Browser functions (navigate, go_back, search) bring the desktop's Chromium to the front
+and steer its active tab over DevTools, waiting for the page to load. A malformed call,
+or one that cannot run, is answered with ``{"error": reason}`` and the current screen.
 
 Needs the ``gemini`` extra (google-genai) for the types.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -35,7 +34,6 @@ from .openai import notches
 GRID = 1000
 """Gemini's coordinates run from 0 to GRID - 1 on both axes."""
 DEFAULT_SCROLL_MAGNITUDE = 800
-NAVIGATION_TIMEOUT = 10.0
 FUNCTIONS = (
     "open_web_browser",
     "click_at",
@@ -188,20 +186,20 @@ class GeminiComputerTool:
 
     async def _browser(self, name: str, args: Mapping[str, Any]) -> None:
         await self._focus_browser()
-        c = self.computer
         if name == "open_web_browser":
             return
         if name in ("go_back", "go_forward"):
-            await c.run([c.build(Key, keys="alt+Left" if name == "go_back" else "alt+Right")])
+            await (self.sandbox.go_back() if name == "go_back" else self.sandbox.go_forward())
             return
         url = self.search_url if name == "search" else args.get("url")
         if not isinstance(url, str) or not url.strip():
             raise ToolCallError(f"url must be a non-empty string, got {url!r}")
         if "://" not in url and not url.startswith(("about:", "data:")):
             url = "https://" + url
-        before = await self._current_url()
-        await c.run([c.build(Key, keys="ctrl+l"), c.build(Type, text=url), c.build(Key, keys="Return")])
-        await self._wait_for_url(url, before)
+        try:
+            await self.sandbox.navigate(url)
+        except errors.InvalidActionError as exc:
+            raise ToolCallError(exc.message) from exc
 
     async def _focus_browser(self) -> None:
         windows = [w for w in await self.sandbox.list_windows() if "chrom" in w.wm_class.lower()]
@@ -217,17 +215,6 @@ class GeminiComputerTool:
         except errors.DeskboxError:  # a sandbox without a browser still answers, with no URL
             return ""
         return str(tabs[0].get("url", "")) if tabs else ""
-
-    async def _wait_for_url(self, url: str, before: str) -> None:
-        """Until the browser shows the new address: Chromium loads on its own time."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + NAVIGATION_TIMEOUT
-        wanted = url.rstrip("/")
-        while loop.time() < deadline:
-            current = await self._current_url()
-            if current.rstrip("/") == wanted or (current != before and current.startswith(wanted)):
-                return
-            await asyncio.sleep(0.05)
 
 
 def _call_parts(function_call: Any) -> tuple[str, Any]:

@@ -288,6 +288,19 @@ class AsyncSandbox:
                 return window.title
         return ""
 
+    async def navigate(self, url: str) -> None:
+        """Open ``url`` in the desktop browser's active tab; returns once it has loaded."""
+        await self._transport.request("POST", "/browser/navigate", json_body={"url": url})
+
+    async def go_back(self) -> bool:
+        """Back one page in the browser's active tab; False if there was none."""
+        return bool(
+            (await self._transport.json("POST", "/browser/history", json_body={"delta": -1}))["moved"]
+        )
+
+    async def go_forward(self) -> bool:
+        return bool((await self._transport.json("POST", "/browser/history", json_body={"delta": 1}))["moved"])
+
     async def browser_tabs(self) -> builtins.list[dict[str, Any]]:
         """The desktop browser's open pages (id, title, url), the most recently active first."""
         targets = await self._transport.json("GET", "/cdp/json/list")

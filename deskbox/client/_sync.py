@@ -329,6 +329,15 @@ class Sandbox:
     def get_window_title(self, window_id: str | int) -> str:
         return _run(self._async.get_window_title(window_id))
 
+    def navigate(self, url: str) -> None:
+        _run(self._async.navigate(url))
+
+    def go_back(self) -> bool:
+        return _run(self._async.go_back())
+
+    def go_forward(self) -> bool:
+        return _run(self._async.go_forward())
+
     def browser_tabs(self) -> builtins.list[dict[str, Any]]:
         return _run(self._async.browser_tabs())
 

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 
 from ...errors import DesktopUnavailableError, NotFoundError
+from ...models import HistoryRequest, NavigateRequest
+from .. import devtools
 from ..auth import bearer_matches
 from ..wsproxy import bridge
 
@@ -60,6 +62,18 @@ async def devtools_json(request: Request, endpoint: str) -> JSONResponse:
     public_ws = f"{scheme}://{request.headers.get('host', request.url.netloc)}/cdp"
     upstream_ws = "ws://" + upstream.removeprefix("http://").removeprefix("https://")
     return JSONResponse(_rewrite(answer.json(), upstream_ws, public_ws), status_code=answer.status_code)
+
+
+@router.post("/browser/navigate", status_code=204)
+async def navigate(request: Request, body: NavigateRequest) -> None:
+    """Open ``url`` in the browser's active tab and wait (up to 15 s) for it to load."""
+    await devtools.navigate(_upstream(request), body.url)
+
+
+@router.post("/browser/history")
+async def history(request: Request, body: HistoryRequest) -> dict[str, bool]:
+    """Go back (delta -1) or forward (+1) in the active tab; ``moved`` is false at either end."""
+    return {"moved": await devtools.go(_upstream(request), body.delta)}
 
 
 @socket_router.websocket("/cdp/devtools/{path:path}")
