@@ -222,6 +222,21 @@ def cmd_viewer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from .adapters.mcp import run_http, run_stdio, sandbox_for
+
+    async def serve() -> None:
+        token = os.environ.get("DESKBOX_TOKEN") if args.token is None else args.token
+        async with sandbox_for(args.url, token, args.id, args.backend) as sbx:
+            if args.transport == "stdio":
+                await run_stdio(sbx)
+            else:
+                await run_http(sbx, host=args.host, port=args.port, token=os.environ.get("DESKBOX_MCP_TOKEN"))
+
+    asyncio.run(serve())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deskbox", description="A desktop in a box for computer-use agents."
@@ -290,7 +305,22 @@ def build_parser() -> argparse.ArgumentParser:
     viewer.add_argument("--view-only", action="store_true")
     viewer.add_argument("--no-browser", action="store_true", help="only print the one-time URL")
     viewer.set_defaults(func=cmd_viewer)
-    for sdk_command in (up, ls, rm, logs, shot, exec_, viewer):
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve a sandbox to MCP clients (stdio, or streamable HTTP with --transport http)",
+        description="Serve a sandbox's actions, screenshots, shell and files over MCP. Give the "
+        "sandbox by --url (and --token or DESKBOX_TOKEN) or by id; with neither, a new sandbox "
+        "is started and ends with the server. Over HTTP the server needs its own bearer token: "
+        "DESKBOX_MCP_TOKEN, or one is generated and printed.",
+    )
+    mcp.add_argument("id", nargs="?", help="a sandbox id from `deskbox ls`")
+    mcp.add_argument("--url", default=os.environ.get("DESKBOX_URL"), help="a sandbox's URL (env DESKBOX_URL)")
+    mcp.add_argument("--token", default=None, help="the sandbox's token (env DESKBOX_TOKEN)")
+    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    mcp.add_argument("--host", default="127.0.0.1")
+    mcp.add_argument("--port", type=int, default=8765)
+    mcp.set_defaults(func=cmd_mcp)
+    for sdk_command in (up, ls, rm, logs, shot, exec_, viewer, mcp):
         sdk_command.add_argument(
             "--backend", default=os.environ.get("DESKBOX_BACKEND", "docker"), choices=["docker", "local"]
         )

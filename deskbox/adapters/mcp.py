@@ -1,0 +1,267 @@
+"""An MCP server over one sandbox: computer actions, screenshots, shell and files as tools.
+
+    deskbox mcp --url http://127.0.0.1:8000            # stdio, for a desktop MCP client
+    deskbox mcp --transport http --port 8765           # streamable HTTP on 127.0.0.1
+
+Screenshots come back as image content. Every tool validates its arguments against the
+action schema; a bad call comes back as a tool error naming the field, not a crash, and
+the sandbox keeps serving. Over HTTP the server asks for a bearer token of its own.
+
+Needs the ``mcp`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import secrets
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Annotated, Any, Literal, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.types import Image as McpImage
+from pydantic import Field, TypeAdapter, ValidationError
+
+from .. import errors
+from ..actions import (
+    Action,
+    ActionResponse,
+    Click,
+    Drag,
+    Key,
+    Move,
+    Point,
+    Scroll,
+    Type,
+)
+from ..client import AsyncSandbox
+from ..models import FileInfo
+from ._computer import describe_validation
+
+T = TypeVar("T")
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+INSTRUCTIONS = (
+    "These tools drive a Linux desktop (XFCE with Chromium) in a sandbox. Take a screenshot "
+    "first; coordinates are screen pixels from the top-left corner. Shell commands and "
+    "files act inside the same sandbox."
+)
+_ACTIONS = TypeAdapter(list[Action])
+
+
+async def _guard(operation: Awaitable[T]) -> T:
+    """Run a sandbox call, telling the model what went wrong instead of crashing the tool."""
+    try:
+        return await operation
+    except ValidationError as exc:
+        raise ToolError(describe_validation(exc)) from exc
+    except errors.DeskboxError as exc:
+        raise ToolError(exc.message) from exc
+
+
+def _build(model: type[T], **fields: Any) -> T:
+    try:
+        return model(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise ToolError(describe_validation(exc)) from exc
+
+
+def build_server(sandbox: AsyncSandbox) -> MCPServer:
+    """The MCP server for ``sandbox``; run it with ``run_stdio`` or ``run_http``."""
+    server = MCPServer("deskbox", instructions=INSTRUCTIONS)
+
+    async def do(*actions: Any) -> str:
+        response: ActionResponse = await _guard(sandbox.act(list(actions)))
+        x, y = await _guard(sandbox.get_cursor_position())
+        return f"done ({len(response.results)} action(s)); the pointer is at ({x}, {y})"
+
+    @server.tool()
+    async def screenshot(
+        format: Literal["png", "jpeg", "webp"] = "png",
+        width: Annotated[
+            int | None, Field(description="scale to this width, keeping the aspect ratio")
+        ] = None,
+    ) -> McpImage:
+        """The screen as an image."""
+        data = await _guard(sandbox.screenshot(format, width=width))
+        return McpImage(data=data, format=format)
+
+    @server.tool()
+    async def screen_size() -> dict[str, int]:
+        """The screen's width and height in pixels."""
+        width, height = await _guard(sandbox.get_screen_size())
+        return {"width": width, "height": height}
+
+    @server.tool()
+    async def click(
+        x: int,
+        y: int,
+        button: Literal["left", "right", "middle", "back", "forward"] = "left",
+        count: Annotated[int, Field(ge=1, le=3, description="2 for a double click, 3 for a triple")] = 1,
+        modifiers: Annotated[
+            list[str] | None, Field(description='keys held while clicking, e.g. ["shift"]')
+        ] = None,
+    ) -> str:
+        """Click at (x, y)."""
+        return await do(_build(Click, x=x, y=y, button=button, count=count, modifiers=modifiers))
+
+    @server.tool()
+    async def move_mouse(x: int, y: int) -> str:
+        """Move the pointer to (x, y)."""
+        return await do(_build(Move, x=x, y=y))
+
+    @server.tool()
+    async def drag(
+        path: Annotated[list[Point], Field(min_length=2, description="points from press to release")],
+    ) -> str:
+        """Press at the first point, move through the rest, release at the last."""
+        return await do(_build(Drag, path=path))
+
+    @server.tool()
+    async def scroll(
+        x: int,
+        y: int,
+        direction: Literal["up", "down", "left", "right"] = "down",
+        amount: Annotated[int, Field(ge=1, le=200, description="wheel notches")] = 3,
+    ) -> str:
+        """Turn the mouse wheel with the pointer at (x, y)."""
+        dx = {"left": -amount, "right": amount}.get(direction, 0)
+        dy = {"up": -amount, "down": amount}.get(direction, 0)
+        return await do(_build(Scroll, x=x, y=y, dx=dx, dy=dy))
+
+    @server.tool()
+    async def type_text(text: str) -> str:
+        """Type any Unicode text at the keyboard focus; newlines press Return."""
+        return await do(_build(Type, text=text))
+
+    @server.tool()
+    async def press_keys(
+        keys: Annotated[str, Field(description='a combination such as "ctrl+c", "Return" or "alt+Tab"')],
+        repeat: Annotated[int, Field(ge=1, le=100)] = 1,
+    ) -> str:
+        """Press keys together and release them."""
+        return await do(_build(Key, keys=keys, repeat=repeat))
+
+    @server.tool()
+    async def act(
+        actions: Annotated[list[dict[str, Any]], Field(description="deskbox actions, each with a 'type'")],
+    ) -> dict[str, Any]:
+        """Run several deskbox actions in order in one step (move, click, drag, scroll, key,
+        type, wait, ...). The first failure stops the rest."""
+        try:
+            parsed = _ACTIONS.validate_python(actions)
+        except ValidationError as exc:
+            raise ToolError(describe_validation(exc)) from exc
+        response = await _guard(sandbox.act(parsed))
+        return response.model_dump(mode="json", exclude_none=True)
+
+    @server.tool()
+    async def cursor_position() -> dict[str, int]:
+        """Where the pointer is."""
+        x, y = await _guard(sandbox.get_cursor_position())
+        return {"x": x, "y": y}
+
+    @server.tool()
+    async def open_url(url: str) -> str:
+        """Open a web address in the desktop's browser and wait for the page to load."""
+        await _guard(sandbox.navigate(url))
+        return f"opened {url}"
+
+    @server.tool()
+    async def run_command(
+        command: str,
+        timeout: Annotated[float, Field(gt=0, le=3600, description="seconds")] = 60,
+        cwd: str | None = None,
+    ) -> dict[str, Any]:
+        """Run a shell command in the sandbox and return its output and exit code."""
+        result = await _guard(sandbox.commands.run(command, timeout=timeout, cwd=cwd, check=False))
+        return {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
+
+    @server.tool()
+    async def read_file(path: str) -> str:
+        """A text file's contents."""
+        return str(await _guard(sandbox.files.read(path)))
+
+    @server.tool()
+    async def write_file(path: str, content: str) -> str:
+        """Create or replace a text file (parent directories are made)."""
+        info: FileInfo = await _guard(sandbox.files.write(path, content))
+        return f"wrote {info.size} bytes to {info.path}"
+
+    @server.tool()
+    async def list_files(path: str = "/home") -> list[dict[str, Any]]:
+        """The entries of a directory."""
+        entries = await _guard(sandbox.files.list(path))
+        return [{"name": e.name, "path": e.path, "type": e.type, "size": e.size} for e in entries]
+
+    return server
+
+
+async def run_stdio(sandbox: AsyncSandbox) -> None:
+    await build_server(sandbox).run_stdio_async()
+
+
+def bearer_guard(app: ASGIApp, token: str) -> ASGIApp:
+    """Refuse HTTP requests without ``Authorization: Bearer <token>`` (compared in constant time)."""
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, expected):
+                body = b'{"error": "missing or wrong bearer token"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+async def run_http(
+    sandbox: AsyncSandbox, *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None
+) -> None:
+    """Streamable HTTP at ``http://host:port/mcp``, behind a bearer token."""
+    import uvicorn
+
+    if token is None:
+        token = secrets.token_urlsafe(24)
+        print(f"MCP token (send as 'Authorization: Bearer <token>'): {token}", file=sys.stderr)
+    app = build_server(sandbox).streamable_http_app(host=host)
+    config = uvicorn.Config(
+        bearer_guard(app, token), host=host, port=port, log_level="warning", lifespan="on"
+    )
+    print(f"MCP server at http://{host}:{port}/mcp", file=sys.stderr)
+    await uvicorn.Server(config).serve()
+
+
+@contextlib.asynccontextmanager
+async def sandbox_for(
+    url: str | None, token: str | None, sandbox_id: str | None, backend: str
+) -> AsyncIterator[AsyncSandbox]:
+    """The sandbox to serve: by URL, by id, or a new one that ends with the server."""
+    if url is not None:
+        if not token:
+            raise errors.DeskboxError("give the sandbox's token with --token or DESKBOX_TOKEN")
+        sandbox = await AsyncSandbox.connect(url=url, token=token)
+        try:
+            yield sandbox
+        finally:
+            await sandbox.close()
+    elif sandbox_id is not None:
+        sandbox = await AsyncSandbox.connect(sandbox_id, backend=backend)
+        try:
+            yield sandbox
+        finally:
+            await sandbox.close()
+    else:
+        print(f"starting a new {backend} sandbox for this MCP server...", file=sys.stderr)
+        async with await AsyncSandbox.create(backend=backend) as sandbox:
+            yield sandbox
