@@ -7,6 +7,8 @@ fixed sleep. Callers await the time between events they want (holds, waits) them
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Sequence
 
 from Xlib import X
@@ -29,6 +31,16 @@ MULTI_CLICK_SPACING_MS = 2
 # arrive at once looks like a jump. Spacing them in the server, like a real mouse
 # reporting at about 120 Hz, lets drag-and-drop see the way between the points.
 DRAG_STEP_MS = 8
+CLICK_TO_KEY_MS = 100
+"""The least time between a button event and the next key press. Chromium routes a click
+through an asynchronous hit test but sends keys straight to the focused element, so keys
+sent right behind a click that moves the focus went to the old field. 30 ms was enough on
+an idle machine but not while a screenshot was being encoded; 100 ms held with both cores
+busy. Only a key press that follows a click that closely waits, inside the X server."""
+WHEEL_SPACING_MS = 8
+"""Between wheel notches. Chromium folds a burst of notches into a scroll animation that
+drops most of them (15 notches at once moved a page 708 px, not 1800); spaced like a
+fast wheel, every notch scrolls its full 120 px."""
 
 
 class XInput:
@@ -38,6 +50,8 @@ class XInput:
         self._xthread = xthread
         self._keymap: Keymap | None = None
         self._held_keys: dict[str, int] = {}
+        self._button_due: float | None = None
+        """When the last button event reaches the server, until a key press follows it."""
         xthread.on_reconnect(self._reset)
 
     def _reset(self) -> None:
@@ -52,6 +66,12 @@ class XInput:
         self, event_type: int, detail: int = 0, x: int | None = None, y: int | None = None, delay_ms: int = 0
     ) -> None:
         """Queue one XTest event; the server waits ``delay_ms`` before delivering it."""
+        if event_type in (X.ButtonPress, X.ButtonRelease):
+            self._button_due = time.monotonic() + delay_ms / 1000
+        elif event_type == X.KeyPress and self._button_due is not None:
+            since_button_ms = (time.monotonic() - self._button_due) * 1000
+            delay_ms = max(delay_ms, math.ceil(CLICK_TO_KEY_MS - since_button_ms))
+            self._button_due = None
         if x is None or y is None:
             xtest.fake_input(self._conn, event_type, detail, time=delay_ms)
         else:
@@ -135,8 +155,8 @@ class XInput:
         try:
             for notches, negative, positive in ((dy, WHEEL_UP, WHEEL_DOWN), (dx, WHEEL_LEFT, WHEEL_RIGHT)):
                 wheel = negative if notches < 0 else positive
-                for _ in range(abs(notches)):
-                    self._fake(X.ButtonPress, wheel)
+                for index in range(abs(notches)):
+                    self._fake(X.ButtonPress, wheel, delay_ms=WHEEL_SPACING_MS if index else 0)
                     self._fake(X.ButtonRelease, wheel)
         finally:
             self._release_keys(strokes)

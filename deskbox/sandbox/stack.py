@@ -227,7 +227,9 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
             "--start-maximized",
         ]
         if not config.browser_sandbox:
-            flags.append("--no-sandbox")
+            # --test-type keeps Chromium from putting a warning bar about --no-sandbox
+            # over every page (the image's policy does the same for containers).
+            flags += ["--no-sandbox", "--test-type"]
         components.append(
             Component(
                 "browser",

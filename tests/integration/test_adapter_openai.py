@@ -264,3 +264,37 @@ async def test_a_failing_batch_stops_at_the_bad_action(tool: OpenAIComputerTool,
     )
     assert "actions[1]" in items[-1]["content"][0]["text"]  # type: ignore[index, typeddict-item]
     assert await recorded(recorder, "mousedown") == []  # checked before anything ran
+
+
+async def test_a_long_scroll_moves_its_full_distance(tool: OpenAIComputerTool, recorder: Any) -> None:
+    # A burst of notches used to be folded into one smooth-scroll animation that lost
+    # most of them; spaced notches each move the page their 120 px.
+    await recorder.set_content("<body style='margin:0;height:20000px'>tall</body>")
+    await recorder.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    x, y = 640, 500
+    await ok(tool, preview_call({"type": "scroll", "x": x, "y": y, "scroll_x": 0, "scroll_y": 1800}))
+    top = await eventually(lambda: recorder.evaluate("window.scrollY"), lambda v: v >= 1800)
+    assert top == 1800
+
+
+async def test_typing_right_after_a_click_goes_to_the_clicked_field(
+    tool: OpenAIComputerTool, recorder: Any
+) -> None:
+    # Chromium hit-tests clicks asynchronously but sends keys straight to the focused
+    # field, so keys sent right behind a click used to land in the field before.
+    text_x, text_y = await field_center(recorder, "text")
+    line_x, line_y = await field_center(recorder, "line")
+    for round_ in range(5):
+        await ok(
+            tool,
+            batch_call(
+                {"type": "click", "button": "left", "x": text_x, "y": text_y},
+                {"type": "type", "text": f"a{round_}"},
+                {"type": "click", "button": "left", "x": line_x, "y": line_y},
+                {"type": "type", "text": f"b{round_}"},
+            ),
+        )
+    values = await recorder.evaluate(
+        "[document.getElementById('text').value, document.getElementById('line').value]"
+    )
+    assert values == ["a0a1a2a3a4", "b0b1b2b3b4"]
