@@ -87,7 +87,8 @@ class Form(BaseHTTPRequestHandler):
         fields = {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
         with open(record, "a", encoding="utf-8") as out:
             out.write(json.dumps(fields, ensure_ascii=False) + "\n")
-        self.reply("<!doctype html><meta charset=utf-8><title>Thanks</title><h1>Thanks, %s!</h1>" % fields.get("name", ""))
+        name = fields.get("name", "")
+        self.reply(f"<!doctype html><meta charset=utf-8><title>Thanks</title><h1>Thanks, {name}!</h1>")
 
     def log_message(self, *args):
         pass
