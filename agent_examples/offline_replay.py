@@ -30,18 +30,19 @@ from deskbox.adapters.openai import OpenAIComputerTool
 SCREEN = (1280, 800)
 WORKDIR = "/tmp/deskbox-form"
 
-# The page is laid out for the fixed screen: big targets, so a browser toolbar a few
-# pixels taller or shorter still puts every click inside its field.
+# The page is laid out for the fixed screen with big targets, so every replayed click
+# lands inside its field whether the browser's page area starts at y=88 (a bare window
+# manager) or y=139 (XFCE's panel and title bar above the toolbar).
 FORM_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Sign-up form</title>
 <style>
   body { margin: 0; font: 22px sans-serif; background: #f4f6fb; }
   h1 { margin: 0; height: 80px; line-height: 80px; padding-left: 40px; font-size: 28px; }
   .field { position: absolute; left: 40px; width: 1180px; box-sizing: border-box; font: 24px sans-serif; }
-  #name { top: 100px; height: 80px; }
-  #message { top: 200px; height: 120px; }
-  #plan { top: 340px; height: 70px; }
-  #filler { position: absolute; top: 430px; left: 40px; width: 1180px; height: 1400px;
+  #name { top: 90px; height: 120px; }
+  #message { top: 230px; height: 140px; }
+  #plan { top: 390px; height: 120px; }
+  #filler { position: absolute; top: 530px; left: 40px; width: 1180px; height: 1300px;
             background: repeating-linear-gradient(#e3e8f5 0 40px, #f4f6fb 40px 80px); }
   #send { position: absolute; top: 1860px; left: 40px; width: 1180px; height: 110px;
           font-size: 30px; background: #2a6df4; color: white; border: 0; }
@@ -65,7 +66,7 @@ FORM_PAGE = """<!doctype html>
 """
 
 FORM_SERVER = r"""
-import json, sys, urllib.parse
+import html, json, sys, urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 record, port_file, page = sys.argv[1], sys.argv[2], open(sys.argv[3], encoding="utf-8").read()
@@ -87,7 +88,7 @@ class Form(BaseHTTPRequestHandler):
         fields = {k: v[0] for k, v in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
         with open(record, "a", encoding="utf-8") as out:
             out.write(json.dumps(fields, ensure_ascii=False) + "\n")
-        name = fields.get("name", "")
+        name = html.escape(fields.get("name", ""))
         self.reply(f"<!doctype html><meta charset=utf-8><title>Thanks</title><h1>Thanks, {name}!</h1>")
 
     def log_message(self, *args):
@@ -116,15 +117,16 @@ def claude_calls(url: str) -> list[dict[str, Any]]:
     """tool_use blocks as Claude sends them for this task (computer_20250124, WXGA screen)."""
     steps: list[dict[str, Any]] = [
         {"action": "screenshot"},
+        {"action": "left_click", "coordinate": [640, 600]},
         {"action": "key", "text": "ctrl+l"},
         {"action": "wait", "duration": 1},
         {"action": "type", "text": url + "\n"},
         {"action": "wait", "duration": 2},
-        {"action": "left_click", "coordinate": [640, 228]},
+        {"action": "left_click", "coordinate": [640, 264]},
         {"action": "type", "text": CLAUDE_ENTRY["name"]},
-        {"action": "left_click", "coordinate": [640, 348]},
+        {"action": "left_click", "coordinate": [640, 414]},
         {"action": "type", "text": CLAUDE_ENTRY["message"]},
-        {"action": "left_click", "coordinate": [640, 463]},
+        {"action": "left_click", "coordinate": [640, 564]},
         {"action": "key", "text": "Down"},
         {"action": "key", "text": "Return"},
         {"action": "scroll", "coordinate": [640, 600], "scroll_direction": "down", "scroll_amount": 15},
@@ -144,7 +146,11 @@ def openai_calls(url: str) -> list[dict[str, Any]]:
     """computer_call items as the batched computer tool sends them for this task."""
     batches: list[list[dict[str, Any]]] = [
         [{"type": "screenshot"}],
-        [{"type": "keypress", "keys": ["CTRL", "L"]}, {"type": "wait"}],
+        [
+            {"type": "click", "button": "left", "x": 640, "y": 600},
+            {"type": "keypress", "keys": ["CTRL", "L"]},
+            {"type": "wait"},
+        ],
         [
             {"type": "type", "text": url},
             {"type": "keypress", "keys": ["ENTER"]},
@@ -152,13 +158,13 @@ def openai_calls(url: str) -> list[dict[str, Any]]:
             {"type": "wait"},
         ],
         [
-            {"type": "click", "button": "left", "x": 640, "y": 228},
+            {"type": "click", "button": "left", "x": 640, "y": 264},
             {"type": "type", "text": OPENAI_ENTRY["name"]},
-            {"type": "click", "button": "left", "x": 640, "y": 348},
+            {"type": "click", "button": "left", "x": 640, "y": 414},
             {"type": "type", "text": OPENAI_ENTRY["message"]},
         ],
         [
-            {"type": "click", "button": "left", "x": 640, "y": 463},
+            {"type": "click", "button": "left", "x": 640, "y": 564},
             {"type": "keypress", "keys": ["ARROWDOWN"]},
             {"type": "keypress", "keys": ["ARROWDOWN"]},
             {"type": "keypress", "keys": ["ENTER"]},

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -134,3 +137,18 @@ async def field_center(page: Any, element_id: str) -> tuple[int, int]:
         element_id,
     )
     return int(x), int(y)
+
+
+EXAMPLES = Path(__file__).parents[1] / "agent_examples"
+KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+
+def run_example(name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key not in KEYS}
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -12,7 +12,7 @@ import pytest_asyncio
 from deskbox import AsyncSandbox, BackendError, SandboxNotFoundError
 from deskbox.backends.docker import LABEL, DockerBackend
 from tests.e2e.conftest import Sandbox
-from tests.helpers import eventually
+from tests.helpers import eventually, run_example
 
 pytestmark = pytest.mark.e2e
 
@@ -102,3 +102,11 @@ async def test_backend_errors_are_deskbox_errors(docker_ready: None) -> None:
         await AsyncSandbox.connect("deskbox-does-not-exist", backend="docker")
     with pytest.raises(BackendError):
         await AsyncSandbox.create(backend=DockerBackend(image="deskbox/missing:none", build=False))
+
+
+async def test_offline_agent_example_finishes_its_task_in_a_container(docker_ready: None) -> None:
+    # The same replayed Claude and OpenAI calls as on the host, against the image's XFCE
+    # desktop: a panel and title bar move the page down, and the example still lands.
+    result = await asyncio.to_thread(run_example, "offline_replay.py", "--backend", "docker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: both submissions reached the form server" in result.stdout
