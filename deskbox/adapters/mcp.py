@@ -69,7 +69,8 @@ def _build(model: type[T], **fields: Any) -> T:
 
 def build_server(sandbox: AsyncSandbox) -> MCPServer:
     """The MCP server for ``sandbox``; run it with ``run_stdio`` or ``run_http``."""
-    server = MCPServer("deskbox", instructions=INSTRUCTIONS)
+    # WARNING, not INFO: at INFO every HTTP call to the sandbox is logged to stderr.
+    server = MCPServer("deskbox", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def do(*actions: Any) -> str:
         response: ActionResponse = await _guard(sandbox.act(list(actions)))
