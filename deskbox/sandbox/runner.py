@@ -87,9 +87,14 @@ async def run_sandbox(config: StackConfig, token: str, token_generated: bool) ->
         _say(f"all components ready after {time.monotonic() - supervisor.started_at:.2f} s")
         public_url = os.environ.get("DESKBOX_PUBLIC_URL", f"http://{config.host}:{config.port}").rstrip("/")
         _say(f"ready: API {public_url}  (docs: {public_url}/docs)")
-        if token_generated:
-            _say(f"token (generated; set DESKBOX_TOKEN to choose one): {token}")
-        link = await _viewer_link(config, token, public_url)
+        if os.environ.get("DESKBOX_TOKEN_FILE"):
+            # A snapshot (E2B template): its creator writes the token later; nothing to show.
+            _say(f"the token will be read from {os.environ['DESKBOX_TOKEN_FILE']}")
+            link = None
+        else:
+            if token_generated:
+                _say(f"token (generated; set DESKBOX_TOKEN to choose one): {token}")
+            link = await _viewer_link(config, token, public_url)
         if link:
             _say(f"viewer (one-time link, valid 60 s): {link}")
             _say(f"        more links: curl -X POST -H 'Authorization: Bearer …' {public_url}/viewer/tickets")

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..desktop import Desktop
-from .auth import require_token
+from .auth import TokenStore, require_token
 from .errors import install_error_handlers
 from .routes import actions, browser, docs, files, info, screenshot, shell, viewer
 from .routes import desktop as desktop_area
@@ -41,9 +41,13 @@ def tune_malloc() -> None:
 def create_app(settings: Settings | None = None, desktop: Desktop | None = None) -> FastAPI:
     """The app for one display. Pass ``desktop`` to share a driver (tests do)."""
     settings = settings or get_settings()
-    token, generated = settings.ensure_token()
-    if generated:
-        log.warning("DESKBOX_TOKEN is not set; generated token for this run: %s", token)
+    if settings.token_file is not None:
+        tokens = TokenStore(None, settings.token_file)
+    else:
+        token, generated = settings.ensure_token()
+        if generated:
+            log.warning("DESKBOX_TOKEN is not set; generated token for this run: %s", token)
+        tokens = TokenStore(token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,10 +72,10 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.token = token
+    app.state.tokens = tokens
     app.state.settings = settings
     app.state.desktop = desktop
-    app.state.viewer_auth = ViewerAuth(token)
+    app.state.viewer_auth = ViewerAuth(tokens)
     install_error_handlers(app)
     # Open: health probes. Own checks: the viewer (ticket/cookie), DevTools sockets, docs.
     for open_router in (info.health_router, viewer.public_router, browser.socket_router, docs.router):

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
 
     token: SecretStr | None = None
     """Bearer token every request must carry. Generated at start when unset."""
+    token_file: Path | None = None
+    """Read the token from this file instead, re-reading it when it changes (for sandboxes
+    started from a snapshot, whose token is written after they start)."""
     display: str = Field(default_factory=lambda: os.environ.get("DISPLAY", ":0"))
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

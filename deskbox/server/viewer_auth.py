@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .auth import TokenStore
+
 Mode = Literal["full", "view"]
 TICKET_SECONDS = 60.0
 SESSION_SECONDS = 12 * 3600
@@ -24,7 +26,7 @@ COOKIE = "deskbox_viewer"
 
 @dataclass
 class ViewerAuth:
-    token: str
+    tokens: TokenStore
     _tickets: dict[str, tuple[float, Mode]] = field(default_factory=dict)
 
     def issue_ticket(self, mode: Mode) -> str:
@@ -42,7 +44,10 @@ class ViewerAuth:
         return entry[1]
 
     def _sign(self, message: str) -> str:
-        return hmac.new(self.token.encode(), message.encode(), hashlib.sha256).hexdigest()
+        # No token yet (a snapshot waiting for its own): sign with a random key, so no
+        # cookie checks out.
+        key = self.tokens.current() or secrets.token_hex(32)
+        return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
     def session_cookie(self, mode: Mode) -> str:
         expires = int(time.time() + SESSION_SECONDS)

@@ -79,7 +79,7 @@ async def history(request: Request, body: HistoryRequest) -> dict[str, bool]:
 @socket_router.websocket("/cdp/devtools/{path:path}")
 async def devtools_socket(websocket: WebSocket, path: str) -> None:
     """A DevTools session (browser or page), relayed to Chromium."""
-    if not bearer_matches(websocket.app.state.token, websocket.headers.get("authorization")):
+    if not bearer_matches(websocket.app.state.tokens, websocket.headers.get("authorization")):
         await websocket.close(code=POLICY_VIOLATION)
         return
     try:

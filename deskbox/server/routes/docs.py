@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _allowed(request: Request) -> None:
-    if bearer_matches(request.app.state.token, request.headers.get("authorization")):
+    if bearer_matches(request.app.state.tokens, request.headers.get("authorization")):
         return
     if request.app.state.viewer_auth.check_cookie(request.cookies.get(COOKIE)) == "full":
         return
