@@ -1,4 +1,4 @@
-"""Where sandboxes live: ``local`` (processes on this host) or ``docker``."""
+"""Where sandboxes live: ``local`` (processes on this host), ``docker``, or ``e2b`` (cloud)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ def get_backend(name: str | Backend, **options: Any) -> Backend:
         from .docker import DockerBackend
 
         return DockerBackend(**options)
-    raise BackendError(f"unknown backend {name!r}: use 'local' or 'docker'")
+    if name == "e2b":
+        from .e2b import E2BBackend
+
+        return E2BBackend(**options)
+    raise BackendError(f"unknown backend {name!r}: use 'local', 'docker' or 'e2b'")
 
 
 __all__ = ["Backend", "SandboxInfo", "SandboxSpec", "get_backend"]

@@ -6,6 +6,7 @@ import builtins
 from types import TracebackType
 from typing import Any, Literal
 
+from .. import errors
 from ..actions import (
     Action,
     ActionRequest,
@@ -140,6 +141,15 @@ class AsyncSandbox:
         if self._backend is None:
             raise ValueError("set_timeout needs a sandbox created or connected through a backend")
         await self._backend.set_timeout(self.sandbox_id, timeout)
+
+    async def pause(self) -> None:
+        """Freeze the sandbox where the backend can (e2b); ``connect(id)`` resumes it."""
+        pause = getattr(self._backend, "pause", None)
+        if pause is None:
+            name = self._backend.name if self._backend is not None else "url"
+            raise errors.BackendError(f"the {name} backend cannot pause a sandbox")
+        await self._transport.aclose()
+        await pause(self.sandbox_id)
 
     async def close(self) -> None:
         """Close the connection but leave the sandbox running."""

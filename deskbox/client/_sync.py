@@ -228,6 +228,9 @@ class Sandbox:
     def set_timeout(self, timeout: float) -> None:
         _run(self._async.set_timeout(timeout))
 
+    def pause(self) -> None:
+        _run(self._async.pause())
+
     def close(self) -> None:
         _run(self._async.close())
 

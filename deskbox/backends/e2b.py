@@ -1,0 +1,226 @@
+"""Sandboxes in E2B's cloud, from the deskbox template.
+
+The template (``images/e2b/``, built with ``deskbox e2b build-template``) is the deskbox
+image with our supervisor as its start command, so E2B snapshots a sandbox whose desktop
+and control server are already running. That snapshot was taken before anyone knew the
+sandbox's token: the server reads its token from ``TOKEN_FILE``, which this backend
+writes through E2B's own (authenticated) file API right after creating the sandbox.
+From then on the SDK talks to our server at the sandbox's public host for our port, the
+same API, client and viewer route as with Docker, with our token on top of E2B's access.
+
+The E2B SDK is reached through ``sdk`` (the ``e2b`` package by default), the only slice
+of it used here being ``AsyncSandbox`` and its exceptions. Tests pass a local stand-in.
+E2B's errors are translated into DeskboxError subclasses at this boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import importlib
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from ..errors import AuthenticationError, BackendError, SandboxNotFoundError, TimeoutError
+from ._base import SandboxInfo, SandboxSpec
+
+DEFAULT_TEMPLATE = "deskbox-desktop"
+TEMPLATE_RESOLUTION = (1280, 800)
+"""The screen size the template's snapshot was started with."""
+PORT = 8000
+TOKEN_FILE = "/home/user/.deskbox/token"
+LABEL = "deskbox"
+READY_TIMEOUT = 60.0
+
+
+class E2BBackend:
+    """``backend="e2b"``. Reads ``E2B_API_KEY`` from the environment unless given one."""
+
+    name = "e2b"
+
+    def __init__(
+        self, *, api_key: str | None = None, template: str = DEFAULT_TEMPLATE, sdk: ModuleType | None = None
+    ) -> None:
+        self._sdk = sdk or _import_e2b()
+        self._api_key = api_key or os.environ.get("E2B_API_KEY")
+        if not self._api_key:
+            raise AuthenticationError("the e2b backend needs an API key: set E2B_API_KEY or pass api_key=")
+        self.template = template
+
+    @property
+    def _cls(self) -> Any:
+        return self._sdk.AsyncSandbox
+
+    async def create(self, spec: SandboxSpec) -> SandboxInfo:
+        token = secrets.token_urlsafe(24)
+        # The token rides in E2B's metadata so connect() can find it again; only holders
+        # of the E2B key can read it, and they can already do anything to the sandbox.
+        metadata = {**spec.metadata, LABEL: "1", "deskbox_token": token}
+        async with self._translated("create a sandbox"):
+            sandbox = await self._cls.create(
+                template=self.template,
+                timeout=max(1, int(spec.timeout)),
+                metadata=metadata,
+                envs=dict(spec.envs),
+                api_key=self._api_key,
+            )
+        try:
+            async with self._translated(f"set up sandbox {sandbox.sandbox_id}"):
+                await sandbox.files.write(TOKEN_FILE, token)
+                if tuple(spec.resolution) != TEMPLATE_RESOLUTION:
+                    await self._restart_desktop(sandbox, spec.resolution)
+            info = self._info(sandbox, token, metadata, spec.timeout)
+            await _wait_ready(info)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await sandbox.kill()
+            raise
+        return info
+
+    async def _restart_desktop(self, sandbox: Any, resolution: tuple[int, int]) -> None:
+        """The snapshot runs at the template's size; another size needs a fresh desktop."""
+        width, height = resolution
+        await sandbox.commands.run("pkill -f 'deskbox sandbox' || true; sleep 0.2")
+        await sandbox.commands.run(
+            f"DESKBOX_TOKEN_FILE={TOKEN_FILE} nohup deskbox sandbox --size {width}x{height} "
+            "--no-browser-sandbox >/tmp/deskbox-restart.log 2>&1 &",
+        )
+
+    async def connect(self, sandbox_id: str) -> SandboxInfo:
+        async with self._translated(f"connect to sandbox {sandbox_id}", sandbox_id):
+            sandbox = await self._cls.connect(sandbox_id, api_key=self._api_key)
+            details = await sandbox.get_info()
+        metadata = dict(details.metadata or {})
+        token = metadata.get("deskbox_token")
+        if metadata.get(LABEL) != "1" or not token:
+            raise SandboxNotFoundError(f"{sandbox_id} is an E2B sandbox, but not a deskbox one")
+        return self._info(sandbox, token, metadata, None, getattr(details, "end_at", None))
+
+    async def list(self) -> builtins.list[SandboxInfo]:
+        found: builtins.list[SandboxInfo] = []
+        async with self._translated("list sandboxes"):
+            query = self._sdk.SandboxQuery(metadata={LABEL: "1"})
+            paginator = self._cls.list(query=query, api_key=self._api_key)
+            async for details in _pages(paginator):
+                metadata = dict(details.metadata or {})
+                token = metadata.get("deskbox_token", "")
+                host = self._host(details.sandbox_id, getattr(details, "sandbox_domain", None))
+                url = f"{_scheme(host)}://{host}"
+                found.append(
+                    SandboxInfo(
+                        sandbox_id=details.sandbox_id,
+                        url=url,
+                        token=token,
+                        backend=self.name,
+                        metadata=_public(metadata),
+                        deadline=_timestamp(getattr(details, "end_at", None)),
+                    )
+                )
+        return found
+
+    async def kill(self, sandbox_id: str) -> None:
+        async with self._translated(f"kill sandbox {sandbox_id}", sandbox_id):
+            killed = await self._cls.kill(sandbox_id, api_key=self._api_key)
+        if killed is False:
+            raise SandboxNotFoundError(f"no E2B sandbox {sandbox_id!r}")
+
+    async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
+        async with self._translated(f"set the timeout of sandbox {sandbox_id}", sandbox_id):
+            await self._cls.set_timeout(sandbox_id, max(1, int(timeout)), api_key=self._api_key)
+
+    async def pause(self, sandbox_id: str) -> None:
+        """Freeze the sandbox (memory and disk kept, no charge for CPU); connect() resumes it."""
+        async with self._translated(f"pause sandbox {sandbox_id}", sandbox_id):
+            await self._cls.pause(sandbox_id, api_key=self._api_key)
+
+    async def resume(self, sandbox_id: str) -> SandboxInfo:
+        return await self.connect(sandbox_id)
+
+    async def logs(self, sandbox_id: str) -> str:
+        async with self._translated(f"read the logs of sandbox {sandbox_id}", sandbox_id):
+            sandbox = await self._cls.connect(sandbox_id, api_key=self._api_key)
+            result = await sandbox.commands.run("cat /tmp/deskbox/*.log 2>/dev/null || true")
+        return str(result.stdout)
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _host(self, sandbox_id: str, domain: str | None) -> str:
+        config = self._sdk.ConnectionConfig(api_key=self._api_key)
+        return str(config.get_host(sandbox_id, domain or config.domain, PORT))
+
+    def _info(
+        self, sandbox: Any, token: str, metadata: dict[str, str], timeout: float | None, end_at: Any = None
+    ) -> SandboxInfo:
+        host = sandbox.get_host(PORT)
+        deadline = time.time() + timeout if timeout is not None else _timestamp(end_at)
+        return SandboxInfo(
+            sandbox_id=sandbox.sandbox_id,
+            url=f"{_scheme(host)}://{host}",
+            token=token,
+            backend=self.name,
+            metadata=_public(metadata),
+            deadline=deadline,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _translated(self, doing: str, sandbox_id: str | None = None) -> AsyncIterator[None]:
+        """E2B's exceptions, as DeskboxErrors with the original kept as the cause."""
+        exceptions = self._sdk.exceptions
+        try:
+            yield
+        except exceptions.NotFoundException as exc:
+            raise SandboxNotFoundError(f"cannot {doing}: no such E2B sandbox ({exc})") from exc
+        except exceptions.AuthenticationException as exc:
+            raise AuthenticationError(f"cannot {doing}: E2B refused the API key ({exc})") from exc
+        except exceptions.TimeoutException as exc:
+            raise TimeoutError(f"cannot {doing}: E2B timed out ({exc})") from exc
+        except exceptions.SandboxException as exc:
+            raise BackendError(f"cannot {doing}: {exc}") from exc
+
+
+def _import_e2b() -> ModuleType:
+    try:
+        return importlib.import_module("e2b")
+    except ImportError as exc:
+        raise BackendError("the e2b backend needs the e2b package: pip install 'deskbox[e2b]'") from exc
+
+
+def _scheme(host: str) -> str:
+    return "http" if host.startswith(("127.0.0.1", "localhost")) else "https"
+
+
+def _public(metadata: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in metadata.items() if k not in (LABEL, "deskbox_token")}
+
+
+def _timestamp(moment: Any) -> float | None:
+    if moment is None:
+        return None
+    return float(moment.timestamp()) if hasattr(moment, "timestamp") else float(moment)
+
+
+async def _pages(paginator: Any) -> AsyncIterator[Any]:
+    while paginator.has_next:
+        for item in await paginator.next_items():
+            yield item
+
+
+async def _wait_ready(info: SandboxInfo) -> None:
+    """Until the server answers with the new token: /health alone would pass before the
+    token file has been read."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    headers = {"Authorization": f"Bearer {info.token}"}
+    async with httpx.AsyncClient(timeout=5, trust_env=False, headers=headers) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{info.url}/screen")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"the E2B sandbox at {info.url} was not ready after {READY_TIMEOUT:.0f} s")

@@ -1,0 +1,116 @@
+"""One contract, three backends: local processes, Docker, and E2B (through the stand-in).
+
+Every test here runs unchanged on each backend: a sandbox is created, driven, found,
+extended and killed, and each step is checked on its real effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import pytest_asyncio
+from PIL import Image
+
+from deskbox import AsyncSandbox, SandboxNotFoundError
+from deskbox.backends import Backend, get_backend
+from deskbox.backends.e2b import E2BBackend
+from tests import e2b_standin
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+SIZE = (1280, 800)
+BACKENDS = ["local", "docker", "e2b"]
+
+
+def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
+    if name == "docker":
+        request.getfixturevalue("sandbox")  # Docker running and the image built
+        return get_backend("docker")
+    if name == "e2b":
+        return E2BBackend(sdk=e2b_standin, api_key=e2b_standin.API_KEY)  # type: ignore[arg-type]
+    return get_backend(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return make_backend(request.param, request)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def box(backend: Backend) -> AsyncIterator[AsyncSandbox]:
+    created = await AsyncSandbox.create(
+        backend=backend, resolution=SIZE, timeout=600, metadata={"suite": "contract", "run": str(time.time())}
+    )
+    try:
+        yield created
+    finally:
+        with contextlib.suppress(SandboxNotFoundError):  # a test may have killed it itself
+            await created.kill()
+
+
+async def test_screen_pointer_and_a_click_at_zero(box: AsyncSandbox) -> None:
+    assert await box.get_screen_size() == SIZE
+    image = Image.open(io.BytesIO(await box.screenshot()))
+    assert image.size == SIZE
+    await box.move_mouse(321, 123)
+    assert await box.get_cursor_position() == (321, 123)
+    await box.left_click(0, 0)  # coordinate 0 is a place, not "no coordinate"
+    assert await box.get_cursor_position() == (0, 0)
+
+
+async def test_typing_reaches_the_browser(box: AsyncSandbox) -> None:
+    page = "<title>empty</title><textarea autofocus oninput='document.title=this.value'></textarea>"
+    await box.navigate("data:text/html;charset=utf-8," + quote(page))
+    windows = await eventually(box.list_windows, lambda ws: any("empty" in w.title for w in ws))
+    await box.focus_window(next(w for w in windows if "empty" in w.title).id)
+
+    async def title() -> str:
+        tabs: list[dict[str, Any]] = await box.browser_tabs()
+        return str(tabs[0]["title"])
+
+    # Chromium drops keys that arrive before its first paint; type once the page shows.
+    await eventually(title, lambda t: t == "empty")
+    await box.write("héllo 世界 ✓")
+    assert await eventually(title, lambda t: t == "héllo 世界 ✓") == "héllo 世界 ✓"
+
+
+async def test_commands_and_files(box: AsyncSandbox) -> None:
+    result = await box.commands.run("echo $((6 * 7)); echo oops >&2; exit 3", check=False)
+    assert (result.stdout, result.stderr, result.exit_code) == ("42\n", "oops\n", 3)
+    await box.files.write("/tmp/contract/note.txt", "ünïcode\n")
+    assert await box.files.read("/tmp/contract/note.txt") == "ünïcode\n"
+    assert (await box.commands.run("cat /tmp/contract/note.txt")).stdout == "ünïcode\n"
+
+
+async def test_list_connect_extend_and_kill(box: AsyncSandbox, backend: Backend) -> None:
+    listed = {info.sandbox_id: info for info in await AsyncSandbox.list(backend=backend)}
+    assert box.sandbox_id in listed
+    assert listed[box.sandbox_id].metadata["suite"] == "contract"
+
+    again = await AsyncSandbox.connect(box.sandbox_id, backend=backend)
+    assert await again.get_screen_size() == SIZE  # its token works
+    await again.close()
+
+    before = box.info.deadline
+    await box.set_timeout(3600)
+    extended = {info.sandbox_id: info for info in await AsyncSandbox.list(backend=backend)}[box.sandbox_id]
+    if extended.deadline is not None and before is not None:  # docker keeps its deadline inside
+        assert extended.deadline > before
+
+    await box.kill()
+    with pytest.raises(SandboxNotFoundError):
+        await AsyncSandbox.connect(box.sandbox_id, backend=backend)
+    await asyncio.sleep(0)
+
+
+async def test_an_unknown_sandbox_is_not_found(backend: Backend) -> None:
+    with pytest.raises(SandboxNotFoundError):
+        await AsyncSandbox.connect("nosuchsandbox1234", backend=backend)
