@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from e2b import SandboxQuery, exceptions
+from e2b import CommandExitException, SandboxQuery, exceptions
 
 from deskbox.backends import SandboxSpec
 from deskbox.backends.e2b import DEFAULT_TEMPLATE, PORT, TEMPLATE_RESOLUTION, TOKEN_FILE
@@ -36,7 +36,14 @@ from deskbox.backends.local import LocalBackend
 API_KEY = "e2b_standin_" + secrets.token_hex(8)
 TEMPLATES = {DEFAULT_TEMPLATE}
 
-__all__ = ["API_KEY", "AsyncSandbox", "ConnectionConfig", "SandboxQuery", "exceptions"]
+__all__ = [
+    "API_KEY",
+    "AsyncSandbox",
+    "CommandExitException",
+    "ConnectionConfig",
+    "SandboxQuery",
+    "exceptions",
+]
 
 
 @dataclass
@@ -247,9 +254,21 @@ class ConnectionConfig:
 
 
 def _signal(record: _Record, signum: int) -> None:
-    pid = int(_LOCAL._read(record.local_id)["pid"])  # type: ignore[call-overload]
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signum)
+    """Signal every process of the sandbox: the supervisor and the whole tree under it
+    (its parts run in process groups of their own)."""
+    root = int(_LOCAL._read(record.local_id)["pid"])  # type: ignore[call-overload]
+    for pid in _tree(root):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += _tree(int(child))
+    return found
 
 
 def forget_all() -> list[Any]:

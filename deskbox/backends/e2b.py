@@ -24,12 +24,15 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from ..errors import AuthenticationError, BackendError, SandboxNotFoundError, TimeoutError
 from ._base import SandboxInfo, SandboxSpec
+
+if TYPE_CHECKING:
+    from ..client import AsyncSandbox
 
 DEFAULT_TEMPLATE = "deskbox-desktop"
 TEMPLATE_RESOLUTION = (1280, 800)
@@ -46,13 +49,65 @@ class E2BBackend:
     name = "e2b"
 
     def __init__(
-        self, *, api_key: str | None = None, template: str = DEFAULT_TEMPLATE, sdk: ModuleType | None = None
+        self,
+        *,
+        api_key: str | None = None,
+        template: str = DEFAULT_TEMPLATE,
+        mode: Literal["template", "stock"] = "template",
+        sdk: ModuleType | None = None,
+        desktop_sdk: ModuleType | None = None,
     ) -> None:
-        self._sdk = sdk or _import_e2b()
+        if mode not in ("template", "stock"):
+            raise ValueError(f"mode must be 'template' or 'stock', not {mode!r}")
+        self._sdk = sdk or _import("e2b")
         self._api_key = api_key or os.environ.get("E2B_API_KEY")
         if not self._api_key:
             raise AuthenticationError("the e2b backend needs an API key: set E2B_API_KEY or pass api_key=")
         self.template = template
+        self.mode = mode
+        self._desktop_sdk = desktop_sdk
+
+    @property
+    def drives_sandboxes(self) -> bool:
+        """Stock mode has no deskbox server to hand a URL for: its sandboxes drive E2B."""
+        return self.mode == "stock"
+
+    async def open_sandbox(self, spec: SandboxSpec) -> AsyncSandbox:
+        """Stock mode: a new sandbox from E2B's ``desktop`` template, driven by e2b_desktop."""
+        from .e2b_stock import StockDesktopSandbox
+
+        desktop_sdk = self._desktop_sdk or _import("e2b_desktop")
+        metadata = {**spec.metadata, LABEL: "stock"}
+        async with self._translated("create a stock desktop sandbox"):
+            desktop = await asyncio.to_thread(
+                lambda: desktop_sdk.Sandbox.create(
+                    resolution=tuple(spec.resolution),
+                    timeout=max(1, int(spec.timeout)),
+                    metadata=metadata,
+                    envs=dict(spec.envs),
+                    api_key=self._api_key,
+                )
+            )
+        info = SandboxInfo(
+            sandbox_id=desktop.sandbox_id,
+            url="",
+            token="",
+            backend="e2b-stock",
+            metadata=dict(spec.metadata),
+            deadline=time.time() + spec.timeout,
+        )
+        return StockDesktopSandbox(info, self, desktop, self._sdk)
+
+    async def open_connected(self, sandbox_id: str) -> AsyncSandbox:
+        from .e2b_stock import StockDesktopSandbox
+
+        desktop_sdk = self._desktop_sdk or _import("e2b_desktop")
+        async with self._translated(f"connect to sandbox {sandbox_id}", sandbox_id):
+            desktop = await asyncio.to_thread(
+                lambda: desktop_sdk.Sandbox.connect(sandbox_id, api_key=self._api_key)
+            )
+        info = SandboxInfo(sandbox_id=sandbox_id, url="", token="", backend="e2b-stock")
+        return StockDesktopSandbox(info, self, desktop, self._sdk)
 
     @property
     def _cls(self) -> Any:
@@ -185,11 +240,13 @@ class E2BBackend:
             raise BackendError(f"cannot {doing}: {exc}") from exc
 
 
-def _import_e2b() -> ModuleType:
+def _import(package: str) -> ModuleType:
     try:
-        return importlib.import_module("e2b")
+        return importlib.import_module(package)
     except ImportError as exc:
-        raise BackendError("the e2b backend needs the e2b package: pip install 'deskbox[e2b]'") from exc
+        raise BackendError(
+            f"the e2b backend needs the {package} package: pip install 'deskbox[e2b]'"
+        ) from exc
 
 
 def _scheme(host: str) -> str:

@@ -103,6 +103,9 @@ class AsyncSandbox:
             cpu=cpu,
             memory_mb=memory_mb,
         )
+        if getattr(chosen, "drives_sandboxes", False):  # e2b stock mode: no deskbox server
+            sandbox: AsyncSandbox = await chosen.open_sandbox(spec)  # type: ignore[attr-defined]
+            return sandbox
         info = await chosen.create(spec)
         return cls(info, chosen, request_timeout=request_timeout)
 
@@ -124,6 +127,9 @@ class AsyncSandbox:
         if sandbox_id is None:
             raise ValueError("give a sandbox_id, or a url and token")
         chosen = get_backend(backend, **backend_options)
+        if getattr(chosen, "drives_sandboxes", False):
+            connected: AsyncSandbox = await chosen.open_connected(sandbox_id)  # type: ignore[attr-defined]
+            return connected
         return cls(await chosen.connect(sandbox_id), chosen)
 
     @staticmethod

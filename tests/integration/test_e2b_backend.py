@@ -1,0 +1,196 @@
+"""The e2b backend against local stand-ins for E2B's SDKs (see tests/e2b_standin.py and
+tests/e2b_desktop_standin.py): the template mode's lifecycle and errors, and stock mode's
+mapping onto e2b_desktop, each checked on a real local desktop."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from PIL import Image
+
+from deskbox import AsyncSandbox, AuthenticationError, BackendError, CommandExitError, SandboxNotFoundError
+from deskbox.actions import Batch, Click, CursorPosition, Key, Move, Zoom
+from deskbox.actions import Region as ScreenRegion
+from deskbox.backends.e2b import TOKEN_FILE, E2BBackend
+from deskbox.backends.e2b_stock import UnsupportedInModeError
+from tests import e2b_desktop_standin, e2b_standin
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def template_backend(**options: Any) -> E2BBackend:
+    return E2BBackend(sdk=e2b_standin, api_key=options.pop("api_key", e2b_standin.API_KEY), **options)  # type: ignore[arg-type]
+
+
+async def test_a_fresh_snapshot_accepts_no_token_until_one_is_written() -> None:
+    raw = await e2b_standin.AsyncSandbox.create(
+        template="deskbox-desktop", timeout=120, api_key=e2b_standin.API_KEY
+    )
+    try:
+        url = f"http://{raw.get_host(8000)}"
+        async with httpx.AsyncClient(base_url=url, trust_env=False) as http:
+            for guess in ("x", "deskbox", "None"):
+                assert (
+                    await http.get("/screen", headers={"Authorization": f"Bearer {guess}"})
+                ).status_code == 401
+            await raw.files.write(TOKEN_FILE, "now-it-has-one")
+            ok = await http.get("/screen", headers={"Authorization": "Bearer now-it-has-one"})
+            assert ok.status_code == 200
+    finally:
+        await e2b_standin.AsyncSandbox.kill(raw.sandbox_id, api_key=e2b_standin.API_KEY)
+
+
+async def test_pause_and_resume_keep_the_desktop() -> None:
+    backend = template_backend()
+    sandbox = await AsyncSandbox.create(backend=backend, timeout=300)
+    try:
+        await sandbox.move_mouse(123, 45)
+        await sandbox.pause()
+        # Paused: the desktop's processes are stopped, so it does not answer.
+        async with httpx.AsyncClient(timeout=0.5, trust_env=False) as http:
+            with pytest.raises(httpx.TimeoutException):
+                await http.get(
+                    f"{sandbox.url}/screen", headers={"Authorization": f"Bearer {sandbox.info.token}"}
+                )
+        resumed = await AsyncSandbox.connect(sandbox.sandbox_id, backend=backend)
+        assert await resumed.get_cursor_position() == (123, 45)  # the same desktop, where it was
+        await resumed.kill()
+    finally:
+        if sandbox.sandbox_id in e2b_standin.forget_all():
+            await backend.kill(sandbox.sandbox_id)
+
+
+async def test_e2b_errors_become_deskbox_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("E2B_API_KEY", raising=False)
+    with pytest.raises(AuthenticationError, match="E2B_API_KEY"):
+        E2BBackend(sdk=e2b_standin)  # type: ignore[arg-type]
+    with pytest.raises(AuthenticationError, match="refused the API key") as refused:
+        await AsyncSandbox.create(backend=template_backend(api_key="e2b_wrong"))
+    assert refused.value.__cause__ is not None  # E2B's own exception is kept as the cause
+    with pytest.raises(BackendError, match="no-such-template"):
+        await AsyncSandbox.create(backend=template_backend(template="no-such-template"))
+    with pytest.raises(SandboxNotFoundError):
+        await template_backend().kill("inosuchsandbox")
+    with pytest.raises(SandboxNotFoundError):
+        await AsyncSandbox.connect("inosuchsandbox", backend=template_backend())
+    assert e2b_standin.forget_all() == []
+
+
+# ---- stock mode ------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def stock() -> AsyncIterator[Any]:
+    backend = E2BBackend(
+        sdk=e2b_standin,  # type: ignore[arg-type]
+        desktop_sdk=e2b_desktop_standin,  # type: ignore[arg-type]
+        api_key=e2b_standin.API_KEY,
+        mode="stock",
+    )
+    sandbox = await AsyncSandbox.create(backend=backend, resolution=(1024, 768), timeout=600)
+    yield sandbox
+    await sandbox.kill()
+
+
+async def test_stock_typing_is_one_fast_command_and_lands_exactly(stock: Any) -> None:
+    from playwright.async_api import async_playwright
+
+    desktop = stock._desktop
+    async with async_playwright() as playwright:
+        browser = await eventually(
+            lambda: _connect(playwright, desktop.cdp_port), lambda b: b is not None, timeout=20
+        )
+        tab = browser.contexts[0].pages[0]
+        await tab.set_content("<textarea id=t autofocus></textarea>")
+        await tab.bring_to_front()
+        await tab.click("#t")
+
+        async def focused_window() -> str:
+            result = await stock.commands.run("xdotool getwindowfocus getwindowname", check=False)
+            return str(result.stdout)
+
+        # Chromium maps its window a moment after DevTools answers; keys before that are lost.
+        await eventually(focused_window, lambda name: "Chromium" in name, timeout=20)
+        await eventually(lambda: tab.evaluate("document.hasFocus()"), lambda has: has is True)
+        desktop.ran.clear()
+        text = "Grüße, the quick brown fox jumps over the lazy dog ✓"
+        await stock.write(text)
+        typed = [c for c in desktop.ran if c.startswith("xdotool type")]
+        # A command per run: ASCII at 4 ms a key, the rest at 30 ms, instead of three
+        # 25-character chunks at 75 ms a key (3.9 s for this text).
+        assert [c.split(" -- ")[0] for c in typed] == [
+            "xdotool type --delay 4",
+            "xdotool type --delay 30",
+            "xdotool type --delay 4",
+            "xdotool type --delay 30",
+        ]
+        value = await eventually(
+            lambda: tab.evaluate("document.getElementById('t').value"), lambda v: v == text
+        )
+        assert value == text
+        await browser.close()
+
+
+async def test_stock_clicks_at_coordinate_zero_move_the_pointer(stock: Any) -> None:
+    await stock.move_mouse(500, 500)
+    await stock.left_click(0, 300)  # e2b_desktop alone would click at (500, 500)
+    assert await stock.get_cursor_position() == (0, 300)
+    await stock.left_click(400, 0)
+    assert await stock.get_cursor_position() == (400, 0)
+    await stock.double_click(0, 700)
+    assert await stock.get_cursor_position() == (0, 700)
+    response = await stock.act(Batch(actions=[Move(x=10, y=20), Click(x=0, y=0), CursorPosition()]))
+    assert response.results[-1].cursor is not None
+    assert (response.results[-1].cursor.x, response.results[-1].cursor.y) == (0, 0)
+
+
+async def _connect(playwright: Any, port: int) -> Any:
+    try:
+        return await playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+    except Exception:
+        await asyncio.sleep(0.2)
+        return None
+
+
+async def test_stock_screen_commands_and_files(stock: Any, tmp_path: Any) -> None:
+    assert await stock.get_screen_size() == (1024, 768)
+    png = Image.open(io.BytesIO(await stock.screenshot()))
+    assert png.format == "PNG" and png.size == (1024, 768)
+    jpeg = Image.open(io.BytesIO(await stock.screenshot("jpeg", width=512)))
+    assert jpeg.format == "JPEG" and jpeg.size == (512, 384)
+    result = await stock.commands.run("echo out; echo err >&2; exit 4", check=False)
+    assert (result.stdout, result.stderr, result.exit_code) == ("out\n", "err\n", 4)
+    with pytest.raises(CommandExitError):
+        await stock.commands.run("exit 1")
+    target = str(tmp_path / "stock.txt")
+    info = await stock.files.write(target, "héllo")
+    assert info.size == len("héllo".encode())
+    assert await stock.files.read(target) == "héllo"
+    await stock.press(["ctrl", "a"])
+    assert any(re.fullmatch(r"xdotool key Control_L\+a", c) for c in stock._desktop.ran)
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda s: s.get_clipboard(), "the clipboard"),
+        (lambda s: s.navigate("https://example.com"), "navigate"),
+        (lambda s: s.list_windows(), "list_windows"),
+        (lambda s: s.act(Click(x=1, y=1, modifiers=["shift"])), "click with held keys"),
+        (lambda s: s.act(Zoom(region=ScreenRegion(x=0, y=0, width=10, height=10))), "'zoom' action"),
+        (lambda s: s.commands.run("sleep 1", background=True), "a background command"),
+        (lambda s: s.act(Key(keys="a"), screenshot_after=True), "screenshot_after"),
+    ],
+)
+async def test_stock_mode_names_what_it_cannot_do(stock: Any, call: Any, named: str) -> None:
+    with pytest.raises(UnsupportedInModeError) as refused:
+        await call(stock)
+    assert named in str(refused.value) and "e2b stock mode" in str(refused.value)
