@@ -237,6 +237,32 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_e2b_build_template(args: argparse.Namespace) -> int:
+    """Build the deskbox template on E2B from this repository's images/."""
+    import importlib.util
+
+    from .errors import AuthenticationError, BackendError
+
+    if not os.environ.get("E2B_API_KEY"):
+        raise AuthenticationError("building the template needs E2B_API_KEY in the environment")
+    definition = Path(args.repo) / "images" / "e2b" / "template.py"
+    if not definition.is_file():
+        raise BackendError(f"no {definition}: run this from a deskbox checkout, or pass --repo")
+    spec = importlib.util.spec_from_file_location("deskbox_e2b_template", definition)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    print(f"building E2B template {args.name!r} from {Path(args.repo).resolve()}...", file=sys.stderr)
+    started = time.monotonic()
+    info = asyncio.run(
+        module.build(
+            args.name, repo=Path(args.repo).resolve(), on_log=lambda line: print(line, file=sys.stderr)
+        )
+    )
+    print(f"built {args.name!r} in {time.monotonic() - started:.0f} s: {info}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deskbox", description="A desktop in a box for computer-use agents."
@@ -320,9 +346,19 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument("--host", default="127.0.0.1")
     mcp.add_argument("--port", type=int, default=8765)
     mcp.set_defaults(func=cmd_mcp)
+    e2b = commands.add_parser("e2b", help="E2B cloud: build the deskbox template")
+    e2b_commands = e2b.add_subparsers(dest="e2b_command", required=True)
+    build_template = e2b_commands.add_parser(
+        "build-template", help="build and deploy the deskbox template with your E2B_API_KEY"
+    )
+    build_template.add_argument("--name", default="deskbox-desktop", help="the template's name")
+    build_template.add_argument("--repo", default=".", help="the deskbox checkout to build from")
+    build_template.set_defaults(func=cmd_e2b_build_template)
     for sdk_command in (up, ls, rm, logs, shot, exec_, viewer, mcp):
         sdk_command.add_argument(
-            "--backend", default=os.environ.get("DESKBOX_BACKEND", "docker"), choices=["docker", "local"]
+            "--backend",
+            default=os.environ.get("DESKBOX_BACKEND", "docker"),
+            choices=["docker", "local", "e2b"],
         )
 
     for sub in (serve, sandbox, desktop):

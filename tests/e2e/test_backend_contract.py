@@ -1,4 +1,5 @@
-"""One contract, three backends: local processes, Docker, and E2B (through the stand-in).
+"""One contract, three backends: local processes, Docker, and E2B (through the stand-in,
+and against the real E2B as well when E2B_API_KEY is set).
 
 Every test here runs unchanged on each backend: a sandbox is created, driven, found,
 extended and killed, and each step is checked on its real effect.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,7 +29,13 @@ from tests.helpers import eventually
 pytestmark = pytest.mark.e2e
 
 SIZE = (1280, 800)
-BACKENDS = ["local", "docker", "e2b"]
+LIVE_E2B = pytest.param(
+    "e2b-live",
+    marks=pytest.mark.skipif(
+        not os.environ.get("E2B_API_KEY"), reason="E2B_API_KEY is not set: the live E2B run is skipped"
+    ),
+)
+BACKENDS = ["local", "docker", "e2b", LIVE_E2B]
 
 
 def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
@@ -36,6 +44,8 @@ def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
         return get_backend("docker")
     if name == "e2b":
         return E2BBackend(sdk=e2b_standin, api_key=e2b_standin.API_KEY)  # type: ignore[arg-type]
+    if name == "e2b-live":  # the real E2B, from the built template (`deskbox e2b build-template`)
+        return get_backend("e2b", template=os.environ.get("DESKBOX_E2B_TEMPLATE", "deskbox-desktop"))
     return get_backend(name)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -194,3 +195,18 @@ async def test_stock_mode_names_what_it_cannot_do(stock: Any, call: Any, named: 
     with pytest.raises(UnsupportedInModeError) as refused:
         await call(stock)
     assert named in str(refused.value) and "e2b stock mode" in str(refused.value)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("E2B_API_KEY"), reason="E2B_API_KEY is not set: the live E2B run is skipped"
+)
+async def test_live_stock_mode_on_the_real_desktop_template() -> None:
+    sandbox = await AsyncSandbox.create(backend=E2BBackend(mode="stock"), resolution=(1024, 768), timeout=300)
+    try:
+        assert await sandbox.get_screen_size() == (1024, 768)
+        await sandbox.left_click(0, 100)
+        assert await sandbox.get_cursor_position() == (0, 100)
+        assert (await sandbox.commands.run("echo hi")).stdout == "hi\n"
+        assert Image.open(io.BytesIO(await sandbox.screenshot())).size == (1024, 768)
+    finally:
+        await sandbox.kill()
