@@ -9,7 +9,7 @@ thread). It works around two faults of the stock client:
   pointer is always moved explicitly first;
 - ``write`` types 25-character chunks with 75 ms between keys; here one ``xdotool type``
   per run of ASCII text with 4 ms between keys (30 ms for other characters, which need a
-  keymap change each) does the same job 2.5 to 19 times faster.
+  keymap change each) does the same job 3 to 14 times faster (bench/bench_e2b_stock.py).
 
 What the stock template cannot do (held modifiers, zoom, key_down/up, the browser's
 DevTools, window focus by id, the clipboard) raises :class:`UnsupportedInModeError`
@@ -152,16 +152,29 @@ class _StockFiles:
         await self._sandbox._call(lambda d: d.files.remove(path))
 
 
+MIN_FAST_RUN = 8
+"""ASCII runs shorter than this, next to other characters, go with them at the slow
+speed: on E2B every command is a round trip, which costs more than a few slow keys."""
+
+
 def _runs(text: str) -> builtins.list[tuple[str, bool]]:
-    """``text`` cut into runs of ASCII and of other characters, in order."""
+    """``text`` cut into runs to type fast (ASCII) or slowly (the rest), in order."""
     runs: builtins.list[tuple[str, bool]] = []
     for char in text:
-        is_ascii = ord(char) < 128
-        if runs and runs[-1][1] == is_ascii:
-            runs[-1] = (runs[-1][0] + char, is_ascii)
+        fast = ord(char) < 128
+        if runs and runs[-1][1] == fast:
+            runs[-1] = (runs[-1][0] + char, fast)
         else:
-            runs.append((char, is_ascii))
-    return runs
+            runs.append((char, fast))
+    if any(not fast for _, fast in runs):
+        runs = [(run, fast and len(run) >= MIN_FAST_RUN) for run, fast in runs]
+    merged: builtins.list[tuple[str, bool]] = []
+    for run, fast in runs:
+        if merged and merged[-1][1] == fast:
+            merged[-1] = (merged[-1][0] + run, fast)
+        else:
+            merged.append((run, fast))
+    return merged
 
 
 def _file_info(entry: Any) -> FileInfo:

@@ -125,14 +125,14 @@ async def test_stock_typing_is_one_fast_command_and_lands_exactly(stock: Any) ->
         text = "Grüße, the quick brown fox jumps over the lazy dog ✓"
         await stock.write(text)
         typed = [c for c in desktop.ran if c.startswith("xdotool type")]
-        # A command per run: ASCII at 4 ms a key, the rest at 30 ms, instead of three
-        # 25-character chunks at 75 ms a key (3.9 s for this text).
+        # A command per run: ASCII at 4 ms a key, the rest (with the short ASCII run
+        # "Gr" beside it) at 30 ms, instead of three 25-character chunks at 75 ms a key.
         assert [c.split(" -- ")[0] for c in typed] == [
-            "xdotool type --delay 4",
             "xdotool type --delay 30",
             "xdotool type --delay 4",
             "xdotool type --delay 30",
         ]
+        assert typed[0].endswith("'Grüß'") and typed[2].endswith("'✓'")
         value = await eventually(
             lambda: tab.evaluate("document.getElementById('t').value"), lambda v: v == text
         )
