@@ -7,6 +7,7 @@ field, the real pointer, and the pixels of the images Claude gets back.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from typing import Any
@@ -327,3 +328,83 @@ async def test_toolset_answers_every_tool_use_block(sandbox: AsyncSandbox) -> No
         assert results[2]["is_error"] and "no tool named 'str_replace_editor'" in text_of(results[2])
     finally:
         await tools.close()
+
+
+def every_action() -> list[tuple[str, str]]:
+    from deskbox.adapters.anthropic import ACTIONS
+
+    return [(version, action) for version in VERSIONS for action in sorted(ACTIONS[version])]
+
+
+@pytest.mark.parametrize(("version", "action"), every_action())
+async def test_every_action_of_every_version(
+    sandbox: AsyncSandbox, recorder: Any, version: str, action: str
+) -> None:
+    """Each action each version has, run on the desktop, and its effect seen where it lands."""
+    tool = ClaudeComputerTool(sandbox, version=version)  # type: ignore[arg-type]
+    pad = await field_center(recorder, "pad")
+    at = model_xy(pad)
+    clicks = {"left_click": (0, 1), "right_click": (2, 1), "middle_click": (1, 1), "double_click": (0, 2)}
+    clicks["triple_click"] = (0, 3)
+    if action in clicks:
+        button, detail = clicks[action]
+        fields = {"coordinate": at} if version != "computer_20241022" else {}
+        await sandbox.move_mouse(*pad)
+        await ok(tool, call(action, **fields))
+        downs = await eventually(lambda: recorded(recorder, "mousedown"), lambda e: len(e) == detail)
+        assert (downs[-1]["button"], downs[-1]["detail"]) == (button, detail)
+        assert abs(downs[-1]["screenX"] - pad[0]) <= 1
+    elif action == "mouse_move":
+        await ok(tool, call(action, coordinate=at))
+        x, y = await sandbox.get_cursor_position()
+        assert abs(x - pad[0]) <= 1 and abs(y - pad[1]) <= 1
+    elif action == "left_click_drag":
+        end = (pad[0] + 60, pad[1] + 40)
+        await sandbox.move_mouse(*pad)
+        fields = {"start_coordinate": at} if version != "computer_20241022" else {}
+        await ok(tool, call(action, coordinate=model_xy(end), **fields))
+        ups = await eventually(lambda: recorded(recorder, "mouseup"), lambda e: len(e) == 1)
+        assert abs(ups[0]["screenX"] - end[0]) <= 1 and abs(ups[0]["screenY"] - end[1]) <= 1
+    elif action in ("left_mouse_down", "left_mouse_up"):
+        await sandbox.move_mouse(*pad)
+        await ok(tool, call("left_mouse_down"))
+        await ok(tool, call("left_mouse_up"))
+        await eventually(lambda: recorded(recorder, "mouseup"), lambda e: len(e) == 1)
+        assert len(await recorded(recorder, "mousedown")) == 1
+    elif action == "scroll":
+        await ok(tool, call(action, coordinate=at, scroll_direction="down", scroll_amount=1))
+        await eventually(lambda: recorded(recorder, "wheel"), lambda e: len(e) >= 1)
+    elif action in ("key", "type", "hold_key"):
+        await sandbox.left_click(*await field_center(recorder, "text"))
+        await eventually(lambda: recorder.evaluate("document.activeElement.id"), lambda v: v == "text")
+        fields = {
+            "key": {"text": "ctrl+b"},
+            "type": {"text": "é✓"},
+            "hold_key": {"text": "x", "duration": 0.6},
+        }
+        await ok(tool, call(action, **fields[action]))
+        if action == "type":
+            value = await eventually(lambda: recorder.evaluate("document.getElementById('text').value"), bool)
+            assert value == "é✓"
+        else:
+            wanted = "b" if action == "key" else "x"
+            keys = await eventually(
+                lambda: recorded(recorder, "keydown"), lambda e: any(k["key"] == wanted for k in e)
+            )
+            assert next(k for k in keys if k["key"] == wanted)["ctrl"] is (action == "key")
+    elif action == "wait":
+        started = asyncio.get_running_loop().time()
+        await ok(tool, call(action, duration=0.3))
+        assert asyncio.get_running_loop().time() - started >= 0.3
+    elif action == "screenshot":
+        assert image_of(await ok(tool, call(action))).size == FWXGA
+    elif action == "cursor_position":
+        await sandbox.move_mouse(*pad)
+        assert text_of(await ok(tool, call(action))) == "X={},Y={}".format(*SCALER.to_model(*pad))
+    elif action == "zoom":
+        image = image_of(
+            await ok(tool, call(action, region=[at[0] - 20, at[1] - 20, at[0] + 20, at[1] + 20]))
+        )
+        assert image.convert("RGB").getpixel((image.width // 2, image.height // 2)) == (0, 0, 255)  # the pad
+    else:
+        pytest.fail(f"no effect check for {action}")
