@@ -53,3 +53,37 @@ def test_errors_are_one_line_not_tracebacks() -> None:
     missing = deskbox("rm", "local-00000000")
     assert missing.returncode != 0
     assert "no local sandbox" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_e2b_build_template_says_what_it_needs(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "E2B_API_KEY"}
+    no_key = subprocess.run(
+        [sys.executable, "-m", "deskbox", "e2b", "build-template"], capture_output=True, text=True, env=env
+    )
+    assert (
+        no_key.returncode == 1 and "needs E2B_API_KEY" in no_key.stderr and "Traceback" not in no_key.stderr
+    )
+    elsewhere = subprocess.run(
+        [sys.executable, "-m", "deskbox", "e2b", "build-template", "--repo", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**env, "E2B_API_KEY": "e2b_not_used"},
+    )
+    assert elsewhere.returncode == 1 and "run this from a deskbox checkout" in elsewhere.stderr
+
+
+def test_the_e2b_template_is_the_desktop_image_with_our_supervisor() -> None:
+    import importlib.util
+
+    definition = Path(__file__).parents[2] / "images" / "e2b" / "template.py"
+    spec = importlib.util.spec_from_file_location("deskbox_e2b_template", definition)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.template()._template  # E2B's parsed form of images/desktop/Dockerfile
+    assert (
+        built._start_cmd
+        == "DESKBOX_TOKEN_FILE=/home/user/.deskbox/token deskbox sandbox --no-browser-sandbox"
+    )
+    assert built._ready_cmd == "deskbox-healthcheck"
+    assert built._base_image == "debian:trixie-slim"
