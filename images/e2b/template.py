@@ -2,7 +2,7 @@
 
 Built with E2B's template SDK from the same Dockerfile the docker backend uses, so both
 run the same desktop. Its start command is our supervisor; E2B snapshots the sandbox once
-the ready command (our /health) passes, so a new sandbox starts with its desktop already
+the ready command (our /health answering 200) passes, so a new sandbox starts with its desktop already
 running. The token is not known at build time: the server reads it from a file that the
 e2b backend writes into each new sandbox (DESKBOX_TOKEN_FILE), and refuses every request
 until then.
@@ -24,7 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 START_COMMAND = f"DESKBOX_TOKEN_FILE={TOKEN_FILE} deskbox sandbox --no-browser-sandbox"
 """The E2B microVM is the isolation boundary, as the container is for Docker; Chromium's
 own sandbox needs user namespaces that a VM's unprivileged user may not have."""
-READY_COMMAND = "deskbox-healthcheck"
+READY_COMMAND = (
+    'python3 -c "import sys, urllib.request; '
+    "sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status != 200)\" 2>/dev/null"
+)
+"""Ready once /health answers 200 (it answers 503 until every part is ready). The image
+has Python but no curl for E2B's wait_for_url helper."""
 CPU_COUNT = 2
 MEMORY_MB = 2048
 
@@ -34,8 +39,6 @@ def template(repo: Path = REPO) -> Any:
     return (
         AsyncTemplate(file_context_path=str(repo))
         .from_dockerfile(str(repo / "images" / "desktop" / "Dockerfile"))
-        # The image's own healthcheck: exits 0 once /health says every part is ready
-        # (the image has no curl for E2B's wait_for_url helper).
         .set_start_cmd(START_COMMAND, READY_COMMAND)
     )
 

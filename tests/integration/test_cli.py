@@ -85,5 +85,5 @@ def test_the_e2b_template_is_the_desktop_image_with_our_supervisor() -> None:
         built._start_cmd
         == "DESKBOX_TOKEN_FILE=/home/user/.deskbox/token deskbox sandbox --no-browser-sandbox"
     )
-    assert built._ready_cmd == "deskbox-healthcheck"
+    assert "http://127.0.0.1:8000/health" in built._ready_cmd
     assert built._base_image == "debian:trixie-slim"
