@@ -23,6 +23,19 @@ from ._scaling import Scaler
 ScalingTarget = tuple[int, int] | bool | None
 
 
+PIXELS_PER_NOTCH = 120
+"""How far one wheel notch scrolls a page in the sandbox's Chromium (its wheel events
+report deltaY = 120 per notch), so a pixel delta becomes the nearest number of notches."""
+
+
+def notches(pixels: int) -> int:
+    """Wheel notches for a pixel delta: at least one for any motion, sign kept."""
+    if pixels == 0:
+        return 0
+    count = max(1, round(abs(pixels) / PIXELS_PER_NOTCH))
+    return count if pixels > 0 else -count
+
+
 class ToolCallError(Exception):
     """A tool call that cannot run as asked; the text is what the model is told."""
 

@@ -28,8 +28,7 @@ from google.genai import types
 from .. import errors
 from ..actions import Action, Click, Drag, Key, Move, Scroll, Type, Wait
 from ..client import AsyncSandbox
-from ._computer import Computer, ToolCallError
-from .openai import notches
+from ._computer import Computer, ToolCallError, notches
 
 GRID = 1000
 """Gemini's coordinates run from 0 to GRID - 1 on both axes."""

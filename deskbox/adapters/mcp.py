@@ -29,6 +29,7 @@ from ..actions import (
     Action,
     ActionResponse,
     Click,
+    CursorPosition,
     Drag,
     Key,
     Move,
@@ -73,9 +74,11 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
     server = MCPServer("deskbox", instructions=INSTRUCTIONS, log_level="WARNING")
 
     async def do(*actions: Any) -> str:
-        response: ActionResponse = await _guard(sandbox.act(list(actions)))
-        x, y = await _guard(sandbox.get_cursor_position())
-        return f"done ({len(response.results)} action(s)); the pointer is at ({x}, {y})"
+        # The pointer's position rides along in the same batch: one round trip.
+        response: ActionResponse = await _guard(sandbox.act([*actions, CursorPosition()]))
+        cursor = response.results[-1].cursor
+        assert cursor is not None
+        return f"done ({len(actions)} action(s)); the pointer is at ({cursor.x}, {cursor.y})"
 
     @server.tool()
     async def screenshot(

@@ -30,15 +30,12 @@ from openai.types.responses.response_input_item_param import ComputerCallOutput
 
 from ..actions import Action, Click, Drag, Image, ImageFormat, Key, Move, Scroll, Type, Wait
 from ..client import AsyncSandbox
-from ._computer import Computer, ScalingTarget, ToolCallError
+from ._computer import Computer, ScalingTarget, ToolCallError, notches
 
 ToolType = Literal["computer", "computer_use_preview"]
 Environment = Literal["windows", "mac", "linux", "ubuntu", "browser"]
 SafetyCallback = Callable[[list[dict[str, Any]]], bool | Awaitable[bool]]
 
-PIXELS_PER_NOTCH = 120
-"""How far one wheel notch scrolls a page in the sandbox's Chromium (its wheel events
-report deltaY = 120 per notch), so a pixel delta becomes the nearest number of notches."""
 WAIT_SECONDS = 1.0
 """OpenAI's ``wait`` carries no duration; this is how long it waits."""
 _BUTTONS: dict[str, Literal["left", "right", "middle", "back", "forward"]] = {
@@ -57,14 +54,6 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(exclude_none=True)
     return value
-
-
-def notches(pixels: int) -> int:
-    """Wheel notches for a pixel delta: at least one for any motion, sign kept."""
-    if pixels == 0:
-        return 0
-    count = max(1, round(abs(pixels) / PIXELS_PER_NOTCH))
-    return count if pixels > 0 else -count
 
 
 class OpenAIComputerTool:

@@ -142,10 +142,17 @@ class E2BBackend:
     async def _restart_desktop(self, sandbox: Any, resolution: tuple[int, int]) -> None:
         """The snapshot runs at the template's size; another size needs a fresh desktop."""
         width, height = resolution
-        await sandbox.commands.run("pkill -f 'deskbox sandbox' || true; sleep 0.2")
+        # "[d]eskbox" so the pattern does not match the shell running this very command.
         await sandbox.commands.run(
-            f"DESKBOX_TOKEN_FILE={TOKEN_FILE} nohup deskbox sandbox --size {width}x{height} "
-            "--no-browser-sandbox >/tmp/deskbox-restart.log 2>&1 &",
+            "pkill -f '[d]eskbox sandbox'; "
+            "for _ in $(seq 200); do pgrep -f '[d]eskbox sandbox' >/dev/null || exit 0; sleep 0.05; done; "
+            "exit 1"
+        )
+        await sandbox.commands.run(
+            f"deskbox sandbox --size {width}x{height} --no-browser-sandbox",
+            background=True,
+            envs={"DESKBOX_TOKEN_FILE": TOKEN_FILE},
+            timeout=0,
         )
 
     async def connect(self, sandbox_id: str) -> SandboxInfo:

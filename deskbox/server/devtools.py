@@ -82,7 +82,10 @@ async def navigate(cdp_url: str, url: str) -> None:
         async with await _session(cdp_url) as socket:
             tab = Tab(socket)
             await tab.call("Page.enable")
-            result = await tab.call("Page.navigate", url=url)
+            try:
+                result = await tab.call("Page.navigate", url=url)
+            except InvalidActionError as exc:  # e.g. "Cannot navigate to invalid URL"
+                raise InvalidActionError.at(("body", "url"), f"cannot open {url!r}: {exc.message}") from None
             if result.get("errorText"):
                 raise InvalidActionError.at(("body", "url"), f"cannot open {url!r}: {result['errorText']}")
             await tab.wait_for("Page.loadEventFired")
