@@ -126,11 +126,11 @@ async def test_stock_typing_is_one_fast_command_and_lands_exactly(stock: Any) ->
         await stock.write(text)
         typed = [c for c in desktop.ran if c.startswith("xdotool type")]
         # A command per run: ASCII at 4 ms a key, the rest (with the short ASCII run
-        # "Gr" beside it) at 30 ms, instead of three 25-character chunks at 75 ms a key.
+        # "Gr" beside it) at 12 ms, instead of three 25-character chunks at 75 ms a key.
         assert [c.split(" -- ")[0] for c in typed] == [
-            "xdotool type --delay 30",
+            "xdotool type --delay 12",
             "xdotool type --delay 4",
-            "xdotool type --delay 30",
+            "xdotool type --delay 12",
         ]
         assert typed[0].endswith("'Grüß'") and typed[2].endswith("'✓'")
         value = await eventually(
