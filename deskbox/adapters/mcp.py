@@ -251,21 +251,18 @@ async def sandbox_for(
     url: str | None, token: str | None, sandbox_id: str | None, backend: str
 ) -> AsyncIterator[AsyncSandbox]:
     """The sandbox to serve: by URL, by id, or a new one that ends with the server."""
+    if url is None and sandbox_id is None:
+        print(f"starting a new {backend} sandbox for this MCP server...", file=sys.stderr)
+        async with await AsyncSandbox.create(backend=backend) as created:
+            yield created
+        return
     if url is not None:
         if not token:
             raise errors.DeskboxError("give the sandbox's token with --token or DESKBOX_TOKEN")
         sandbox = await AsyncSandbox.connect(url=url, token=token)
-        try:
-            yield sandbox
-        finally:
-            await sandbox.close()
-    elif sandbox_id is not None:
-        sandbox = await AsyncSandbox.connect(sandbox_id, backend=backend)
-        try:
-            yield sandbox
-        finally:
-            await sandbox.close()
     else:
-        print(f"starting a new {backend} sandbox for this MCP server...", file=sys.stderr)
-        async with await AsyncSandbox.create(backend=backend) as sandbox:
-            yield sandbox
+        sandbox = await AsyncSandbox.connect(sandbox_id, backend=backend)
+    try:
+        yield sandbox
+    finally:
+        await sandbox.close()
