@@ -165,7 +165,7 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
         "-dpms",
     ]
     components = [
-        Component("xvfb", xvfb, ready=lambda: x_server_accepts(config.display)),
+        Component("xvfb", xvfb, ready=lambda: x_server_accepts(config.display), takes_down_dependents=True),
         *_desktop_components(config, display_env),
         Component(
             "vnc",

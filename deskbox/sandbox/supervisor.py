@@ -51,12 +51,17 @@ class Component:
     """Reported, but the sandbox is healthy without it."""
     poll: float = READY_POLL
     """Seconds between readiness checks; longer for checks that spawn a process."""
+    takes_down_dependents: bool = False
+    """When it exits, the components that need it restart too (the X server: every X
+    client loses its connection, but each notices in its own time, and until then the
+    sandbox would report itself ready on a display they are not on)."""
 
     state: State = "waiting"
     restarts: int = 0
     pid: int | None = None
     _process: subprocess.Popen[bytes] | None = None
     _ready_event: asyncio.Event = field(default_factory=asyncio.Event)
+    _taken_down: bool = False
 
 
 class Supervisor:
@@ -156,22 +161,41 @@ class Supervisor:
             self._write_status()
             exited = asyncio.create_task(wait_exit(process))
             became_ready = await self._await_ready(component, exited)
-            if became_ready:
+            if became_ready and not component._taken_down:
                 self._set(component, "ready")
             code = await exited
             if self._stopping:
                 break
             ran = time.monotonic() - started
-            failures = 0 if ran > STABLE_AFTER else failures + 1
             component.restarts += 1
+            if component._taken_down:
+                # Not its own failure: it restarts, without backoff, once its needs are back.
+                component._taken_down = False
+                _kill_group(process)
+                continue
+            failures = 0 if ran > STABLE_AFTER else failures + 1
             log.warning("%s exited with %s after %.1f s; restarting", component.name, code, ran)
             self._set(component, "restarting")
             _kill_group(process)
+            if component.takes_down_dependents:
+                self._take_down_dependents(component)
             # A component that had been running fine comes back at once; one that keeps
             # failing backs off, so a broken binary does not spin a core.
             if failures:
                 await asyncio.sleep(RESTART_BACKOFF[min(failures, len(RESTART_BACKOFF)) - 1])
         self._set(component, "stopped")
+
+    def _take_down_dependents(self, provider: Component) -> None:
+        for dependent in self.components.values():
+            if provider.name not in dependent.needs or dependent.state in ("waiting", "stopped"):
+                continue
+            process = dependent._process
+            if process is not None and process.poll() is None:
+                dependent._taken_down = True
+                log.info("%s: restarting with %s", dependent.name, provider.name)
+                self._set(dependent, "restarting")
+                _kill_group(process)
+            self._take_down_dependents(dependent)
 
     async def _await_ready(self, component: Component, exited: asyncio.Task[int]) -> bool:
         if component.ready is None:
