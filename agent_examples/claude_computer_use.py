@@ -2,6 +2,7 @@
 
     export ANTHROPIC_API_KEY=...
     python agent_examples/claude_computer_use.py "Find the weather in Paris"
+    python agent_examples/claude_computer_use.py --model ... --tool-version computer_toolset_20260801 "..."
 
 Watch it work through the viewer link printed at the start.
 """
@@ -23,7 +24,8 @@ async def main() -> int:
     options.add_argument(
         "--tool-version",
         default="computer_20250124",
-        choices=["computer_20241022", "computer_20250124", "computer_20251124"],
+        choices=["computer_20241022", "computer_20250124", "computer_20251124", "computer_toolset_20260801"],
+        help="the computer tool version your model takes; newer models take the toolset",
     )
     args = options.parse_args()
     require_key("ANTHROPIC_API_KEY")

@@ -4,13 +4,14 @@
     python agent_examples/offline_replay.py --backend local # on this machine's X server
 
 The task: open a web form in the sandbox's Chromium, fill it with Unicode text, pick an
-option, scroll down and submit. It is done twice, once from Claude's ``tool_use`` blocks
-and once from OpenAI's ``computer_call`` items, written below as data exactly as the
-models send them. Each goes through deskbox's adapter for that vendor, which executes it
-on the real desktop and answers in the vendor's format; nothing else touches the form.
+option, scroll down and submit. It is done three times: from Claude's ``computer`` tool
+``tool_use`` blocks, from the member blocks of Claude's computer toolset, and from
+OpenAI's ``computer_call`` items, all written below as data exactly as the models send
+them. Each goes through deskbox's adapter for that format, which executes it on the real
+desktop and answers in the vendor's format; nothing else touches the form.
 
 The form is served by a small HTTP server started inside the sandbox, which records
-every submission. The run passes only if both submissions reached it with every field
+every submission. The run passes only if every submission reached it with every field
 right. Exit code 0 means they did.
 """
 
@@ -106,6 +107,11 @@ CLAUDE_ENTRY = {
     "message": "Grüße aus der Sandbox!\nZweite Zeile ✓",
     "plan": "team",
 }
+TOOLSET_ENTRY = {
+    "name": "Søren Kierkegaard-Ängström",
+    "message": "Ένα μήνυμα από το toolset ✓",
+    "plan": "team",
+}
 OPENAI_ENTRY = {
     "name": "Đặng Thị Mỹ Linh",
     "message": "こんにちは — submitted by replay 🙂",
@@ -113,9 +119,9 @@ OPENAI_ENTRY = {
 }
 
 
-def claude_calls(url: str) -> list[dict[str, Any]]:
-    """tool_use blocks as Claude sends them for this task (computer_20250124, WXGA screen)."""
-    steps: list[dict[str, Any]] = [
+def claude_steps(url: str, entry: dict[str, str]) -> list[dict[str, Any]]:
+    """What Claude does for this task on a WXGA screen, one action each."""
+    return [
         {"action": "screenshot"},
         {"action": "left_click", "coordinate": [640, 600]},
         {"action": "key", "text": "ctrl+l"},
@@ -123,9 +129,9 @@ def claude_calls(url: str) -> list[dict[str, Any]]:
         {"action": "type", "text": url + "\n"},
         {"action": "wait", "duration": 2},
         {"action": "left_click", "coordinate": [640, 264]},
-        {"action": "type", "text": CLAUDE_ENTRY["name"]},
+        {"action": "type", "text": entry["name"]},
         {"action": "left_click", "coordinate": [640, 414]},
-        {"action": "type", "text": CLAUDE_ENTRY["message"]},
+        {"action": "type", "text": entry["message"]},
         {"action": "left_click", "coordinate": [640, 564]},
         {"action": "key", "text": "Down"},
         {"action": "key", "text": "Return"},
@@ -136,10 +142,32 @@ def claude_calls(url: str) -> list[dict[str, Any]]:
         {"action": "wait", "duration": 1},
         {"action": "screenshot"},
     ]
+
+
+def claude_calls(url: str) -> list[dict[str, Any]]:
+    """tool_use blocks as Claude sends them with the computer_20250124 tool."""
     return [
         {"type": "tool_use", "id": f"toolu_replay_{index:02d}", "name": "computer", "input": step}
-        for index, step in enumerate(steps)
+        for index, step in enumerate(claude_steps(url, CLAUDE_ENTRY))
     ]
+
+
+def toolset_calls(url: str) -> list[dict[str, Any]]:
+    """Member tool_use blocks as Claude sends them with computer_toolset_20260801: the
+    action is the block's name, and the block names the toolset."""
+    blocks = []
+    for index, step in enumerate(claude_steps(url, TOOLSET_ENTRY)):
+        name, member_input = step["action"], {k: v for k, v in step.items() if k != "action"}
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": f"toolu_member_{index:02d}",
+                "name": name,
+                "input": member_input,
+                "toolset_name": "computer",
+            }
+        )
+    return blocks
 
 
 def openai_calls(url: str) -> list[dict[str, Any]]:
@@ -223,10 +251,20 @@ async def submissions(sandbox: AsyncSandbox) -> list[dict[str, str]]:
 
 async def replay_claude(sandbox: AsyncSandbox, url: str) -> None:
     tools = ClaudeTools(sandbox, version="computer_20250124", bash=False)
-    for block in claude_calls(url):
+    await run_claude_blocks(tools, claude_calls(url), "claude")
+
+
+async def replay_toolset(sandbox: AsyncSandbox, url: str) -> None:
+    tools = ClaudeTools(sandbox, version="computer_toolset_20260801", bash=False)
+    await run_claude_blocks(tools, toolset_calls(url), "toolset")
+
+
+async def run_claude_blocks(tools: ClaudeTools, blocks: list[dict[str, Any]], label: str) -> None:
+    for block in blocks:
         result = (await tools.run([block]))[0]
         status = "error: " + str(result["content"]) if result.get("is_error") else "ok"
-        print(f"  claude  {json.dumps(block['input'], ensure_ascii=False)[:90]:<92} {status}")
+        shown = json.dumps({"name": block["name"], **block["input"]}, ensure_ascii=False)
+        print(f"  {label:<7} {shown[:90]:<92} {status}")
         if result.get("is_error"):
             raise RuntimeError(f"the adapter refused a replayed call: {result['content']}")
 
@@ -256,6 +294,7 @@ async def main() -> int:
         expected = []
         for name, replay, entry in (
             ("Claude", replay_claude, CLAUDE_ENTRY),
+            ("Claude's computer toolset", replay_toolset, TOOLSET_ENTRY),
             ("OpenAI", replay_openai, OPENAI_ENTRY),
         ):
             print(f"replaying {name}'s tool calls:")
@@ -274,7 +313,7 @@ async def main() -> int:
     if received != expected:
         print(f"FAILED: expected {json.dumps(expected, ensure_ascii=False)}", file=sys.stderr)
         return 1
-    print("OK: both submissions reached the form server with every field right")
+    print("OK: every submission reached the form server with every field right")
     return 0
 
 

@@ -6,8 +6,10 @@ Starts a local sandbox at 1920x1080 (Claude sees it at FWXGA, 1366x768) and time
 the same run:
 - a Claude ``left_click`` call answered with the scaled screenshot, through
   ``ClaudeComputerTool``; and the demo's way: an ``xdotool mousemove --sync ... click``
-  subprocess, a ``scrot`` to a file, a resize to FWXGA, base64. The demo also sleeps a
-  fixed 2 s before each screenshot; that sleep is left out of the timing and named.
+  subprocess, a ``scrot`` to a file, a resize to FWXGA, base64. Timed twice: as a whole
+  step, where the demo sleeps a fixed 2 s before its screenshot so the screen can settle
+  and deskbox waits until the screen has been still for 0.1 s (``settle``); and without
+  either wait, the machinery alone.
 - a Claude ``type`` call of 50 characters, both ways (the demo types with
   ``xdotool type --delay 12``).
 - Claude's bash tool running ``echo hi``: deskbox's persistent shell (output followed
@@ -134,13 +136,19 @@ async def main() -> None:
     try:
         display = (await sandbox.commands.run("echo $DISPLAY")).stdout.strip()
         env = {**os.environ, "DISPLAY": display}
-        computer = ClaudeComputerTool(sandbox, version="computer_20250124")
+        computer = ClaudeComputerTool(sandbox, version="computer_20250124", settle=0)
+        settling = ClaudeComputerTool(sandbox, version="computer_20250124")
         scaler = await computer.computer.scaler()
         assert scaler.model == FWXGA
         point = list(scaler.to_model(960, 700))
 
         async def claude_click() -> object:
             return await computer.execute(
+                {"id": "t", "name": "computer", "input": {"action": "left_click", "coordinate": point}}
+            )
+
+        async def claude_click_settled() -> object:
+            return await settling.execute(
                 {"id": "t", "name": "computer", "input": {"action": "left_click", "coordinate": point}}
             )
 
@@ -157,17 +165,34 @@ async def main() -> None:
             async def demo_click() -> object:
                 # Alternate spots: `xdotool mousemove --sync` to where the pointer already
                 # is waits forever for a motion that never comes.
+                return await demo_click_after(0.0)
+
+            async def demo_click_and_sleep() -> object:
+                return await demo_click_after(DEMO_SCREENSHOT_DELAY)
+
+            async def demo_click_after(sleep: float) -> object:
                 x, y = next(targets)
                 subprocess.run(
                     ["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"], env=env, check=True
                 )
+                await asyncio.sleep(sleep)
                 return demo_screenshot(env, scratch)
 
             async def demo_type() -> object:
                 subprocess.run(["xdotool", "type", "--delay", "12", "--", TEXT], env=env, check=True)
                 return demo_screenshot(env, scratch)
 
-            note = f"+ {DEMO_SCREENSHOT_DELAY:.0f} s fixed sleep in the demo"
+            rows.append(
+                await compare(
+                    "Claude left_click, settled FWXGA screenshot",
+                    claude_click_settled,
+                    "xdotool click, 2 s sleep, scrot, resize",
+                    demo_click_and_sleep,
+                    (n, 5),
+                    "the whole step, waits included",
+                )
+            )
+            note = f"no waits: the demo adds {DEMO_SCREENSHOT_DELAY:.0f} s, deskbox 0.1 s"
             rows.append(
                 await compare(
                     "Claude left_click + FWXGA screenshot",
@@ -197,7 +222,7 @@ async def main() -> None:
         async with Client(params) as client:
 
             async def mcp_shot() -> object:
-                return await client.call_tool("screenshot", {"format": "jpeg"})
+                return await client.call_tool("screenshot", {"format": "jpeg", "settle": 0})
 
             async def sdk_shot() -> object:
                 return await sandbox.screenshot("jpeg")

@@ -26,6 +26,7 @@ ImageFormat = Literal["png", "jpeg", "webp"]
 Coordinate = Annotated[int, Field(ge=0, le=32767)]
 MAX_WAIT_SECONDS = 60.0
 MAX_HOLD_SECONDS = 30.0
+MAX_SETTLE_SECONDS = 30.0
 MAX_TEXT_LENGTH = 100_000
 MAX_BATCH_LENGTH = 1000
 

@@ -139,6 +139,15 @@ async def field_center(page: Any, element_id: str) -> tuple[int, int]:
     return int(x), int(y)
 
 
+CLICKS = {
+    "left_click": (0, 1),
+    "right_click": (2, 1),
+    "middle_click": (1, 1),
+    "double_click": (0, 2),
+    "triple_click": (0, 3),
+}
+"""Claude's click actions, and the DOM ``button`` and ``detail`` each must produce."""
+
 EXAMPLES = Path(__file__).parents[1] / "agent_examples"
 KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
 

@@ -5,6 +5,8 @@ package (an optional extra):
 
 - ``deskbox.adapters.anthropic``: Claude's ``computer`` (20241022, 20250124, 20251124)
   and ``bash`` tools: ``ClaudeTools``, ``ClaudeComputerTool``, ``ClaudeBashTool``.
+- ``deskbox.adapters.anthropic_toolset``: Claude's computer toolset
+  (``computer_toolset_20260801``), ``ClaudeComputerToolset``.
 - ``deskbox.adapters.openai``: OpenAI's computer-use tool, ``OpenAIComputerTool``.
 - ``deskbox.adapters.gemini``: Gemini's computer use, ``GeminiComputerTool``.
 - ``deskbox.adapters.mcp``: an MCP server over a sandbox (``deskbox mcp``).

@@ -16,11 +16,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import errors
-from ..actions import Action, ActionResponse, Image, ImageFormat, Region, Screenshot, Zoom
+from ..actions import Action, ActionResponse, CursorPosition, Image, ImageFormat, Region, Screenshot, Zoom
 from ..client import AsyncSandbox
 from ._scaling import Scaler
 
 ScalingTarget = tuple[int, int] | bool | None
+
+DEFAULT_SETTLE = 2.0
+"""Longest wait, in seconds, for the screen to stop changing before the screenshot that
+answers an action. A model that sees the screen mid-repaint or mid-load acts on a stale
+page; Anthropic's reference loop sleeps 2 s after every action for the same reason, where
+this waits only as long as the screen keeps changing (0.1 s when it does not)."""
 
 
 PIXELS_PER_NOTCH = 120
@@ -59,11 +65,13 @@ class Computer:
         scaling: ScalingTarget = False,
         image_format: ImageFormat = "png",
         quality: int = 80,
+        settle: float = DEFAULT_SETTLE,
     ) -> None:
         self.sandbox = sandbox
         self._scaling = scaling
         self.image_format: ImageFormat = image_format
         self.quality = quality
+        self.settle = settle
         self._scaler: Scaler | None = None
 
     async def scaler(self) -> Scaler:
@@ -107,10 +115,11 @@ class Computer:
         return action
 
     async def run(self, actions: Sequence[Action], *, screenshot: bool = False) -> ActionResponse:
-        """Run actions as one batch (one round trip), optionally answered with a screenshot."""
+        """Run actions as one batch (one round trip), optionally answered with a screenshot
+        taken once the screen has settled."""
         options: dict[str, Any] = {}
         if screenshot:
-            options = await self._image_options()
+            options = {**await self._image_options(), "settle": self.settle}
         try:
             return await self.sandbox.act(builtins.list(actions), screenshot_after=screenshot, **options)
         except errors.InvalidActionError as exc:
@@ -118,10 +127,13 @@ class Computer:
         except errors.ActionFailedError as exc:
             raise ToolCallError(exc.message) from exc
 
-    async def screenshot(self) -> Image:
-        """The screen now, scaled to the model's size."""
-        response = await self.run([self.build(Screenshot, **await self._image_options())])
-        image = response.results[0].image
+    async def screenshot(self, *, settled: bool = False) -> Image:
+        """The screen scaled to the model's size: now, or once it has settled."""
+        if settled:
+            image = (await self.run([self.build(CursorPosition)], screenshot=True)).screenshot
+        else:
+            response = await self.run([self.build(Screenshot, **await self._image_options())])
+            image = response.results[0].image
         assert image is not None
         return image
 

@@ -16,7 +16,7 @@ Needs the ``anthropic`` extra for the result types.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from anthropic.types.beta import (
     BetaImageBlockParam,
@@ -26,6 +26,7 @@ from anthropic.types.beta import (
     BetaToolComputerUse20250124Param,
     BetaToolComputerUse20251124Param,
     BetaToolResultBlockParam,
+    BetaToolUseBlock,
 )
 
 from ..actions import (
@@ -46,10 +47,14 @@ from ..actions import (
 )
 from ..client import AsyncSandbox
 from ..keys import split_combo
-from ._computer import Computer, ScalingTarget, ToolCallError
+from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError
 from ._shell_session import ShellSession, ShellSessionError
 
+if TYPE_CHECKING:
+    from .anthropic_toolset import ClaudeComputerToolset
+
 ComputerVersion = Literal["computer_20241022", "computer_20250124", "computer_20251124"]
+ToolsetVersion = Literal["computer_toolset_20260801"]
 ComputerToolParam = (
     BetaToolComputerUse20241022Param | BetaToolComputerUse20250124Param | BetaToolComputerUse20251124Param
 )
@@ -93,15 +98,14 @@ _MEDIA_TYPES: dict[str, Literal["image/png", "image/jpeg", "image/webp"]] = {
 }
 
 
+def _field(block: Any, name: str) -> Any:
+    """A field of a content block: the SDK's object or its dict form."""
+    return block.get(name) if isinstance(block, Mapping) else getattr(block, name, None)
+
+
 def _call_parts(tool_use: Any) -> tuple[str, str, Any]:
-    """(id, name, input) of a tool_use block: the SDK's object or its dict form."""
-    if isinstance(tool_use, Mapping):
-        return str(tool_use.get("id", "")), str(tool_use.get("name", "")), tool_use.get("input")
-    return (
-        str(getattr(tool_use, "id", "")),
-        str(getattr(tool_use, "name", "")),
-        getattr(tool_use, "input", None),
-    )
+    """(id, name, input) of a tool_use block."""
+    return str(_field(tool_use, "id") or ""), str(_field(tool_use, "name") or ""), _field(tool_use, "input")
 
 
 def error_result(tool_use_id: str, message: str) -> BetaToolResultBlockParam:
@@ -135,12 +139,15 @@ class ClaudeComputerTool:
         image_format: ImageFormat = "png",
         quality: int = 80,
         screenshot_after_action: bool = True,
+        settle: float = DEFAULT_SETTLE,
     ) -> None:
         if version not in ACTIONS:
             raise ValueError(f"unknown computer tool version {version!r}; use one of {sorted(ACTIONS)}")
         self.version = version
         self.enable_zoom = enable_zoom and version == "computer_20251124"
-        self.computer = Computer(sandbox, scaling=scaling, image_format=image_format, quality=quality)
+        self.computer = Computer(
+            sandbox, scaling=scaling, image_format=image_format, quality=quality, settle=settle
+        )
         self.screenshot_after_action = screenshot_after_action
 
     @property
@@ -265,6 +272,10 @@ def _modifiers(tool_input: Mapping[str, Any]) -> list[str]:
     held = tool_input.get("text")
     if held is None:
         held = tool_input.get("key")
+    return _held_keys(held)
+
+
+def _held_keys(held: Any) -> list[str]:
     if held is None or held == "":
         return []
     if not isinstance(held, str):
@@ -320,33 +331,56 @@ class ClaudeBashTool:
 
 
 class ClaudeTools:
-    """The computer tool and (optionally) the bash tool, dispatched by tool name."""
+    """The computer tool (or toolset) and, optionally, the bash tool, dispatched per block.
+
+    ``version="computer_toolset_20260801"`` serves Claude's computer toolset
+    (:class:`~deskbox.adapters.anthropic_toolset.ClaudeComputerToolset`), which newer
+    models take on the Claude API; the others serve the single ``computer`` tool.
+    """
 
     def __init__(
         self,
         sandbox: AsyncSandbox,
         *,
-        version: ComputerVersion = "computer_20250124",
+        version: ComputerVersion | ToolsetVersion = "computer_20250124",
         bash: bool = True,
         **computer_options: Any,
     ) -> None:
-        self.computer = ClaudeComputerTool(sandbox, version=version, **computer_options)
+        self.computer: ClaudeComputerTool | ClaudeComputerToolset
+        if version == "computer_toolset_20260801":
+            from .anthropic_toolset import ClaudeComputerToolset
+
+            self.computer = ClaudeComputerToolset(sandbox, **computer_options)
+        else:
+            self.computer = ClaudeComputerTool(sandbox, version=version, **computer_options)
         self.bash = ClaudeBashTool(sandbox) if bash else None
 
     @property
     def betas(self) -> list[str]:
-        return [self.computer.beta]
+        """The ``anthropic-beta`` flags to send: none for the toolset, which is GA."""
+        return [self.computer.beta] if isinstance(self.computer, ClaudeComputerTool) else []
 
-    async def definitions(self) -> list[ComputerToolParam | BetaToolBash20250124Param]:
-        tools: list[ComputerToolParam | BetaToolBash20250124Param] = [await self.computer.definition()]
+    async def definitions(self) -> list[Any]:
+        """The ``tools`` entries: the computer tool or toolset, then bash."""
+        computer = self.computer
+        tools: list[Any] = [
+            await computer.definition() if isinstance(computer, ClaudeComputerTool) else computer.to_dict()
+        ]
         if self.bash is not None:
             tools.append(self.bash.definition())
         return tools
 
     async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
         tool_use_id, name, _ = _call_parts(tool_use)
-        if name == "computer":
-            return await self.computer.execute(tool_use)
+        toolset_name = _field(tool_use, "toolset_name")
+        computer = self.computer
+        if toolset_name is not None:
+            if toolset_name == "computer" and not isinstance(computer, ClaudeComputerTool):
+                block = tool_use if isinstance(tool_use, BetaToolUseBlock) else _tool_use_block(tool_use)
+                return await computer.tool_result(block)
+            return error_result(tool_use_id, f"no toolset named {toolset_name!r} here")
+        if name == "computer" and isinstance(computer, ClaudeComputerTool):
+            return await computer.execute(tool_use)
         if name == "bash" and self.bash is not None:
             return await self.bash.execute(tool_use)
         return error_result(tool_use_id, f"no tool named {name!r} here")
@@ -355,11 +389,16 @@ class ClaudeTools:
         """A tool_result for every tool_use block of an assistant message, in order."""
         results = []
         for block in content:
-            kind = block.get("type") if isinstance(block, Mapping) else getattr(block, "type", None)
-            if kind == "tool_use":
+            if _field(block, "type") == "tool_use":
                 results.append(await self.execute(block))
         return results
 
     async def close(self) -> None:
         if self.bash is not None:
             await self.bash.close()
+
+
+def _tool_use_block(tool_use: Any) -> BetaToolUseBlock:
+    """A tool_use block written as data (a dict), as the anthropic package's own type."""
+    fields = tool_use if isinstance(tool_use, Mapping) else vars(tool_use)
+    return BetaToolUseBlock.model_validate({"type": "tool_use", "input": {}, **fields})

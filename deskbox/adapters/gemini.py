@@ -28,7 +28,7 @@ from google.genai import types
 from .. import errors
 from ..actions import Action, Click, Drag, Key, Move, Scroll, Type, Wait
 from ..client import AsyncSandbox
-from ._computer import Computer, ToolCallError, notches
+from ._computer import DEFAULT_SETTLE, Computer, ToolCallError, notches
 
 GRID = 1000
 """Gemini's coordinates run from 0 to GRID - 1 on both axes."""
@@ -64,13 +64,14 @@ class GeminiComputerTool:
         environment: Literal["browser", "desktop"] = "browser",
         search_url: str = "https://www.google.com/",
         excluded_functions: list[str] | None = None,
+        settle: float = DEFAULT_SETTLE,
     ) -> None:
         self.sandbox = sandbox
         self.environment = environment
         self.search_url = search_url
         self.excluded_functions = list(excluded_functions or [])
         # Gemini sees the real screen; only its grid is normalized.
-        self.computer = Computer(sandbox, scaling=False, image_format="png")
+        self.computer = Computer(sandbox, scaling=False, image_format="png", settle=settle)
 
     def definition(self) -> types.Tool:
         return types.Tool(
@@ -96,7 +97,7 @@ class GeminiComputerTool:
             error = None
         except ToolCallError as exc:
             error = str(exc)
-        screenshot = await self.computer.screenshot()
+        screenshot = await self.computer.screenshot(settled=True)
         response: dict[str, Any] = {"url": await self._current_url(), **extra}
         if error is not None:
             response["error"] = error

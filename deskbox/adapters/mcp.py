@@ -26,6 +26,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from .. import errors
 from ..actions import (
+    MAX_SETTLE_SECONDS,
     Action,
     ActionResponse,
     Click,
@@ -39,7 +40,7 @@ from ..actions import (
 )
 from ..client import AsyncSandbox
 from ..models import FileInfo
-from ._computer import describe_validation
+from ._computer import DEFAULT_SETTLE, describe_validation
 
 T = TypeVar("T")
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
@@ -86,9 +87,17 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
         width: Annotated[
             int | None, Field(description="scale to this width, keeping the aspect ratio")
         ] = None,
+        settle: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=MAX_SETTLE_SECONDS,
+                description="wait up to this many seconds for the screen to stop changing",
+            ),
+        ] = DEFAULT_SETTLE,
     ) -> McpImage:
-        """The screen as an image."""
-        data = await _guard(sandbox.screenshot(format, width=width))
+        """The screen as an image, once it has stopped changing."""
+        data = await _guard(sandbox.screenshot(format, width=width, settle=settle))
         return McpImage(data=data, format=format)
 
     @server.tool()

@@ -30,7 +30,7 @@ from openai.types.responses.response_input_item_param import ComputerCallOutput
 
 from ..actions import Action, Click, Drag, Image, ImageFormat, Key, Move, Scroll, Type, Wait
 from ..client import AsyncSandbox
-from ._computer import Computer, ScalingTarget, ToolCallError, notches
+from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError, notches
 
 ToolType = Literal["computer", "computer_use_preview"]
 Environment = Literal["windows", "mac", "linux", "ubuntu", "browser"]
@@ -69,10 +69,13 @@ class OpenAIComputerTool:
         image_format: ImageFormat = "png",
         quality: int = 80,
         on_safety_check: SafetyCallback | None = None,
+        settle: float = DEFAULT_SETTLE,
     ) -> None:
         self.tool = tool
         self.environment: Environment = environment
-        self.computer = Computer(sandbox, scaling=scaling, image_format=image_format, quality=quality)
+        self.computer = Computer(
+            sandbox, scaling=scaling, image_format=image_format, quality=quality, settle=settle
+        )
         self.on_safety_check = on_safety_check
 
     async def definition(self) -> ComputerToolParam | ComputerUsePreviewToolParam:

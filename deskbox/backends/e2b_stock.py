@@ -24,6 +24,7 @@ import asyncio
 import builtins
 import io
 import shlex
+import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -270,8 +271,17 @@ class StockDesktopSandbox(AsyncSandbox):
         quality: int = 80,
         width: int | None = None,
         height: int | None = None,
+        settle: float = 0.0,
     ) -> bytes:
         png = bytes(await self._call(lambda d: d.screenshot()))
+        # Each stock screenshot is a round trip to the cloud, longer than any repaint, so
+        # two equal ones in a row mean the screen has settled.
+        deadline = time.monotonic() + settle
+        while settle > 0 and time.monotonic() < deadline:
+            latest = bytes(await self._call(lambda d: d.screenshot()))
+            if latest == png:
+                break
+            png = latest
         if format in ("png", "bytes") and width is None and height is None:
             return png
         from PIL import Image
@@ -430,6 +440,7 @@ class StockDesktopSandbox(AsyncSandbox):
         action: Action | Batch | builtins.list[Action],
         *,
         screenshot_after: bool = False,
+        settle: float = 0.0,
         **screenshot_options: Any,
     ) -> ActionResponse:
         """Schema actions, one by one, as far as the stock template can do them."""

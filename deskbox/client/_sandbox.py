@@ -176,11 +176,18 @@ class AsyncSandbox:
         action: Action | Batch | builtins.list[Action],
         *,
         screenshot_after: bool = False,
+        settle: float = 0.0,
         **screenshot_options: Any,
     ) -> ActionResponse:
-        """Run schema actions directly: one, a Batch, or a list (sent as one batch)."""
+        """Run schema actions directly: one, a Batch, or a list (sent as one batch).
+
+        With ``screenshot_after``, the response carries the screen after them; ``settle``
+        waits up to that many seconds for the screen to stop changing first.
+        """
         request: ActionRequest = Batch(actions=action) if isinstance(action, list) else action
-        params = {"screenshot_after": screenshot_after, **screenshot_options} if screenshot_after else None
+        params = (
+            {"screenshot_after": True, "settle": settle, **screenshot_options} if screenshot_after else None
+        )
         body = await self._transport.json(
             "POST", "/actions", json_body=request.model_dump(mode="json"), params=params
         )
@@ -195,12 +202,15 @@ class AsyncSandbox:
         quality: int = 80,
         width: int | None = None,
         height: int | None = None,
+        settle: float = 0.0,
     ) -> bytes:
-        """The screen as image bytes (e2b_desktop's ``format="bytes"`` means PNG)."""
+        """The screen as image bytes (e2b_desktop's ``format="bytes"`` means PNG).
+
+        ``settle`` waits up to that many seconds for the screen to stop changing.
+        """
         fmt = "png" if format == "bytes" else format
-        response = await self._transport.request(
-            "GET", "/screenshot", params={"format": fmt, "quality": quality, "width": width, "height": height}
-        )
+        params = {"format": fmt, "quality": quality, "width": width, "height": height, "settle": settle}
+        response = await self._transport.request("GET", "/screenshot", params=params)
         return response.content
 
     async def _do(self, action: Action) -> None:

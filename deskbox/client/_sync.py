@@ -247,9 +247,12 @@ class Sandbox:
         action: Action | Batch | builtins.list[Action],
         *,
         screenshot_after: bool = False,
+        settle: float = 0.0,
         **screenshot_options: Any,
     ) -> ActionResponse:
-        return _run(self._async.act(action, screenshot_after=screenshot_after, **screenshot_options))
+        return _run(
+            self._async.act(action, screenshot_after=screenshot_after, settle=settle, **screenshot_options)
+        )
 
     def screenshot(
         self,
@@ -258,8 +261,11 @@ class Sandbox:
         quality: int = 80,
         width: int | None = None,
         height: int | None = None,
+        settle: float = 0.0,
     ) -> bytes:
-        return _run(self._async.screenshot(format, quality=quality, width=width, height=height))  # type: ignore[arg-type]
+        return _run(
+            self._async.screenshot(format, quality=quality, width=width, height=height, settle=settle)  # type: ignore[arg-type]
+        )
 
     def left_click(self, x: int | None = None, y: int | None = None) -> None:
         _run(self._async.left_click(x, y))

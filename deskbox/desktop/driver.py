@@ -24,6 +24,11 @@ from .xthread import XThread
 SCREEN_SIZE_TTL = 1.0
 """Seconds a read screen size is trusted; a resize (xrandr) shows within this time."""
 
+SETTLE_QUIET = 0.1
+"""Seconds the screen must stay unchanged to count as settled. Longer than a repaint
+after input takes; shorter than a caret's blink, so a blinking caret still settles."""
+SETTLE_POLL = 0.02
+
 
 class Desktop:
     """Drives one X display: input, capture, windows, clipboard, commands.
@@ -73,8 +78,31 @@ class Desktop:
     async def grab(self, region: Region | None = None, cursor: bool = False) -> Frame:
         return await self.xthread.call(self.grabber.grab, region, cursor)
 
-    async def screenshot(self, options: ScreenshotOptions) -> Encoded:
-        frame = await self.grab(options.region, options.cursor)
+    async def grab_settled(self, region: Region | None, cursor: bool, timeout: float) -> Frame:
+        """The screen once it has stopped changing for SETTLE_QUIET, or at ``timeout``.
+
+        Waiting on the pixels themselves, not a fixed sleep: a click that changes nothing
+        costs SETTLE_QUIET, and a page still loading (its tab spinner turning) holds the
+        screenshot until it is done, up to ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        frame = await self.grab(region)
+        still_since = time.monotonic()
+        while time.monotonic() - still_since < SETTLE_QUIET and time.monotonic() < deadline:
+            await asyncio.sleep(SETTLE_POLL)
+            latest = await self.grab(region)
+            if latest.bgra != frame.bgra:
+                still_since = time.monotonic()
+            frame = latest
+        # The pointer is left out of the comparison: only the screen's content counts.
+        return await self.grab(region, cursor) if cursor else frame
+
+    async def screenshot(self, options: ScreenshotOptions, settle: float = 0.0) -> Encoded:
+        """The screen encoded as asked; with ``settle``, once it stops changing (seconds at most)."""
+        if settle > 0:
+            frame = await self.grab_settled(options.region, options.cursor, settle)
+        else:
+            frame = await self.grab(options.region, options.cursor)
         size = target_size(
             frame.width, frame.height, to_width=options.width, to_height=options.height, scale=options.scale
         )

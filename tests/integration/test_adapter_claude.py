@@ -19,7 +19,7 @@ from PIL import Image
 from deskbox import AsyncSandbox
 from deskbox.adapters import FWXGA, Scaler
 from deskbox.adapters.anthropic import ClaudeBashTool, ClaudeComputerTool, ClaudeTools
-from tests.helpers import eventually, field_center, recorded
+from tests.helpers import CLICKS, eventually, field_center, recorded
 
 pytestmark = pytest.mark.integration
 
@@ -89,15 +89,6 @@ async def test_mouse_move_lands_on_the_mapped_pixel(
     assert image_of(result).size == FWXGA  # every action answers with the screen after it
     x, y = await sandbox.get_cursor_position()
     assert abs(x - target[0]) <= 1 and abs(y - target[1]) <= 1
-
-
-CLICKS = {
-    "left_click": (0, 1),
-    "right_click": (2, 1),
-    "middle_click": (1, 1),
-    "double_click": (0, 2),
-    "triple_click": (0, 3),
-}
 
 
 @pytest.mark.parametrize(("action", "button", "detail"), [(name, *spec) for name, spec in CLICKS.items()])
@@ -408,3 +399,29 @@ async def test_every_action_of_every_version(
         assert image.convert("RGB").getpixel((image.width // 2, image.height // 2)) == (0, 0, 255)  # the pad
     else:
         pytest.fail(f"no effect check for {action}")
+
+
+CLICK_STARTS_ANIMATION = """() => {
+    const target = document.getElementById('target');
+    target.onclick = () => {
+        let frame = 0;
+        const timer = setInterval(() => {
+            frame += 1;
+            target.style.background = frame >= 30 ? 'rgb(0, 255, 0)' : `rgb(${(frame * 53) % 200}, 0, 90)`;
+            if (frame >= 30) clearInterval(timer);
+        }, 20);
+    };
+}"""
+
+
+@pytest.mark.parametrize("settle", [0.0, 2.0])
+async def test_the_screenshot_after_an_action_waits_for_the_screen_to_settle(
+    sandbox: AsyncSandbox, recorder: Any, settle: float
+) -> None:
+    await recorder.evaluate(CLICK_STARTS_ANIMATION)
+    tool = ClaudeComputerTool(sandbox, version="computer_20250124", settle=settle)
+    target = model_xy(await field_center(recorder, "target"))
+    image = image_of(await ok(tool, call("left_click", coordinate=target))).convert("RGB")
+    finished = image.getpixel(tuple(target)) == (0, 255, 0)
+    # At once, Claude would see the 0.6 s animation mid-way; settled, its end.
+    assert finished is (settle > 0)

@@ -167,6 +167,7 @@ async def test_stock_screen_commands_and_files(stock: Any, tmp_path: Any) -> Non
     assert png.format == "PNG" and png.size == (1024, 768)
     jpeg = Image.open(io.BytesIO(await stock.screenshot("jpeg", width=512)))
     assert jpeg.format == "JPEG" and jpeg.size == (512, 384)
+    assert Image.open(io.BytesIO(await stock.screenshot(settle=2))).size == (1024, 768)
     result = await stock.commands.run("echo out; echo err >&2; exit 4", check=False)
     assert (result.stdout, result.stderr, result.exit_code) == ("out\n", "err\n", 4)
     with pytest.raises(CommandExitError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from typing import Any
 
 import httpx
@@ -119,3 +120,61 @@ async def test_zoom_scales_a_region_up(client: httpx.AsyncClient, page: Any) -> 
         client, type="zoom", region={"x": 600, "y": 100, "width": 100, "height": 100}, width=300
     )
     assert (sized["results"][0]["image"]["width"], sized["results"][0]["image"]["height"]) == (300, 300)
+
+
+GREEN = (0, 255, 0)
+NOTHING = {"type": "wait", "duration": 0}
+ANIMATE = """steps => {
+    const box = document.createElement('div');
+    box.style.cssText = 'position:fixed;left:0;top:0;width:300px;height:300px;z-index:9999;background:#000';
+    document.body.appendChild(box);
+    let frame = 0;
+    const timer = setInterval(() => {
+        frame += 1;
+        if (steps > 0 && frame >= steps) {
+            box.style.background = 'rgb(0, 255, 0)';
+            clearInterval(timer);
+        } else {
+            box.style.background = `rgb(${(frame * 37) % 200}, 0, ${(frame * 91) % 200})`;
+        }
+    }, 20);
+}"""
+
+
+async def test_settle_waits_for_the_screen_to_stop_changing(client: httpx.AsyncClient, page: Any) -> None:
+    await page.evaluate(ANIMATE, 40)  # 0.8 s of colour changes, then green for good
+    unsettled = await client.post("/actions", params={"screenshot_after": "true"}, json=NOTHING)
+    mid_animation = Image.open(io.BytesIO(base64.b64decode(unsettled.json()["screenshot"]["data"])))
+    assert not close(mid_animation.getpixel((150, 150)), GREEN), "the animation ended before the check"
+
+    settled = await client.post(
+        "/actions",
+        params={"screenshot_after": "true", "settle": 5},
+        json={"type": "move", "x": 900, "y": 600},
+    )
+    assert settled.status_code == 200, settled.text
+    image = Image.open(io.BytesIO(base64.b64decode(settled.json()["screenshot"]["data"])))
+    assert close(image.getpixel((150, 150)), GREEN)
+    assert close((await screenshot(client, settle=5)).getpixel((150, 150)), GREEN)
+
+
+async def test_settle_gives_up_at_its_limit_on_a_screen_that_never_settles(
+    client: httpx.AsyncClient, page: Any
+) -> None:
+    await page.evaluate(ANIMATE, 0)
+    started = time.monotonic()
+    image = await screenshot(client, settle=0.3)
+    assert time.monotonic() - started < 3
+    assert image.size == (1280, 800)
+
+
+@pytest.mark.parametrize("settle", ["-1", "31", "soon"])
+async def test_a_bad_settle_is_refused_by_name(client: httpx.AsyncClient, settle: str) -> None:
+    for response in (
+        await client.get("/screenshot", params={"settle": settle}),
+        await client.post("/actions", params={"screenshot_after": "true", "settle": settle}, json=NOTHING),
+    ):
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert "query.settle" in error["message"]
+        assert [detail["loc"] for detail in error["details"]] == [["query", "settle"]]

@@ -60,6 +60,9 @@ async def test_screen_and_screenshot(sbx: AsyncSandbox) -> None:
     assert image.format == "PNG" and image.size == (1024, 768)
     assert Image.open(io.BytesIO(await sbx.screenshot("jpeg", width=512))).size == (512, 384)
     assert Image.open(io.BytesIO(await sbx.screenshot("bytes"))).format == "PNG"
+    assert Image.open(io.BytesIO(await sbx.screenshot("jpeg", width=256, settle=1))).size == (256, 192)
+    with pytest.raises(InvalidActionError, match=r"query\.settle"):
+        await sbx.screenshot(settle=-1)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +143,8 @@ async def test_act_runs_schema_actions(sbx: AsyncSandbox) -> None:
     ) == (5, 6)
     response = await sbx.act(Batch(actions=[Move(x=7, y=8)]), screenshot_after=True, format="jpeg")
     assert response.screenshot is not None and response.screenshot.format == "jpeg"
+    settled = await sbx.act(Move(x=9, y=9), screenshot_after=True, settle=1, width=100)
+    assert settled.screenshot is not None and settled.screenshot.width == 100
 
 
 async def test_windows_launch_focus(sbx: AsyncSandbox) -> None:

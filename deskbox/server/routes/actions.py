@@ -10,7 +10,7 @@ from ...actions import ActionRequest, ActionResponse, out_of_bounds
 from ...desktop import Desktop, image_model, run_actions
 from ...errors import InvalidActionError
 from ..deps import get_desktop
-from .screenshot import Options, take_screenshot
+from .screenshot import Options, Settle, take_screenshot
 
 router = APIRouter(tags=["actions"])
 
@@ -21,13 +21,15 @@ async def act(
     desktop: Annotated[Desktop, Depends(get_desktop)],
     options: Options,
     screenshot_after: bool = False,
+    settle: Settle = 0.0,
 ) -> ActionResponse:
     """Run one action, or a batch in order, on the desktop.
 
     Every coordinate is checked against the screen before anything runs, so a bad batch
     has no partial effect. A batch stops at the first action that fails at run time; the
     error names it by index. With ``screenshot_after``, the response carries the screen
-    as it is after the actions, encoded with the screenshot query parameters.
+    as it is after the actions, encoded with the screenshot query parameters; with
+    ``settle`` too, as it is once it stops changing (up to that many seconds).
     """
     width, height = await desktop.screen_size()
     problems = list(out_of_bounds(request, width, height))
@@ -40,5 +42,5 @@ async def act(
     results = await run_actions(desktop, request)
     response = ActionResponse(ok=True, results=results)
     if screenshot_after:
-        response.screenshot = image_model(await take_screenshot(desktop, options))
+        response.screenshot = image_model(await take_screenshot(desktop, options, settle))
     return response

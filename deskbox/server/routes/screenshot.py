@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import ValidationError
 
-from ...actions import Image, ImageFormat, Region, ScreenshotOptions
+from ...actions import MAX_SETTLE_SECONDS, Image, ImageFormat, Region, ScreenshotOptions
 from ...desktop import Desktop, Encoded, image_model
 from ...errors import InvalidActionError
 from ..deps import get_desktop
@@ -55,7 +55,7 @@ async def screenshot_options(
         ) from None
 
 
-async def take_screenshot(desktop: Desktop, options: ScreenshotOptions) -> Encoded:
+async def take_screenshot(desktop: Desktop, options: ScreenshotOptions, settle: float = 0.0) -> Encoded:
     """A screenshot after checking that the region fits the screen."""
     if options.region is not None:
         width, height = await desktop.screen_size()
@@ -66,10 +66,18 @@ async def take_screenshot(desktop: Desktop, options: ScreenshotOptions) -> Encod
             raise InvalidActionError.at(
                 ("query", "region"), f"the region does not fit the {width}x{height} screen"
             )
-    return await desktop.screenshot(options)
+    return await desktop.screenshot(options, settle)
 
 
 Options = Annotated[ScreenshotOptions, Depends(screenshot_options)]
+Settle = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=MAX_SETTLE_SECONDS,
+        description="Wait up to this many seconds for the screen to stop changing before capturing it",
+    ),
+]
 DesktopDep = Annotated[Desktop, Depends(get_desktop)]
 
 
@@ -78,9 +86,9 @@ DesktopDep = Annotated[Desktop, Depends(get_desktop)]
     response_class=Response,
     responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
 )
-async def screenshot(desktop: DesktopDep, options: Options) -> Response:
+async def screenshot(desktop: DesktopDep, options: Options, settle: Settle = 0.0) -> Response:
     """The screen as image bytes. The size is in the X-Image-Width/Height headers."""
-    encoded = await take_screenshot(desktop, options)
+    encoded = await take_screenshot(desktop, options, settle)
     return Response(
         encoded.data,
         media_type=encoded.media_type,
@@ -93,6 +101,6 @@ async def screenshot(desktop: DesktopDep, options: Options) -> Response:
 
 
 @router.get("/screenshot/base64", response_model=Image)
-async def screenshot_base64(desktop: DesktopDep, options: Options) -> Image:
+async def screenshot_base64(desktop: DesktopDep, options: Options, settle: Settle = 0.0) -> Image:
     """The screen as base64 in JSON, the form agents put in a model's context."""
-    return image_model(await take_screenshot(desktop, options))
+    return image_model(await take_screenshot(desktop, options, settle))
