@@ -151,7 +151,7 @@ class E2BBackend:
         await sandbox.commands.run(
             f"deskbox sandbox --size {width}x{height} --no-browser-sandbox",
             background=True,
-            envs={"DESKBOX_TOKEN_FILE": TOKEN_FILE},
+            envs={"DESKBOX_TOKEN_FILE": TOKEN_FILE, "DESKBOX_HOST": "0.0.0.0"},
             timeout=0,
         )
 

@@ -21,9 +21,11 @@ from e2b import AsyncTemplate
 from deskbox.backends.e2b import DEFAULT_TEMPLATE, TOKEN_FILE
 
 REPO = Path(__file__).resolve().parents[2]
-START_COMMAND = f"DESKBOX_TOKEN_FILE={TOKEN_FILE} deskbox sandbox --no-browser-sandbox"
+START_COMMAND = f"DESKBOX_TOKEN_FILE={TOKEN_FILE} DESKBOX_HOST=0.0.0.0 deskbox sandbox --no-browser-sandbox"
 """The E2B microVM is the isolation boundary, as the container is for Docker; Chromium's
-own sandbox needs user namespaces that a VM's unprivileged user may not have."""
+own sandbox needs user namespaces that a VM's unprivileged user may not have. E2B's proxy
+reaches the port from outside the VM's loopback, so the server listens on every address
+(the image sets this too; the command does not rely on E2B keeping the image's ENV)."""
 READY_COMMAND = (
     'python3 -c "import sys, urllib.request; '
     "sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status != 200)\" 2>/dev/null"

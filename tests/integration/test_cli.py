@@ -81,9 +81,9 @@ def test_the_e2b_template_is_the_desktop_image_with_our_supervisor() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     built = module.template()._template  # E2B's parsed form of images/desktop/Dockerfile
-    assert (
-        built._start_cmd
-        == "DESKBOX_TOKEN_FILE=/home/user/.deskbox/token deskbox sandbox --no-browser-sandbox"
+    assert built._start_cmd == (
+        "DESKBOX_TOKEN_FILE=/home/user/.deskbox/token DESKBOX_HOST=0.0.0.0 "
+        "deskbox sandbox --no-browser-sandbox"
     )
     assert "http://127.0.0.1:8000/health" in built._ready_cmd
     assert built._base_image == "debian:trixie-slim"
