@@ -63,10 +63,9 @@ class ShellSession:
 
     async def _follow(self, handle: AsyncCommandHandle) -> None:
         try:
-            async for event, data in self._sandbox._transport.events(f"/processes/{handle.id}/stream"):
-                if event == "stdout" or event == "stderr":
-                    self._output += data
-                    self._wake()
+            async for _, data in handle.stream():
+                self._output += data
+                self._wake()
         except errors.DeskboxError:
             pass
         self._ended = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -13,6 +13,7 @@ from ..models import CommandResult as _ServerResult
 from ._transport import Transport
 
 OutputCallback = Callable[[str], Any]
+OutputChunk = tuple[Literal["stdout", "stderr"], str]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ class AsyncCommandHandle:
             body["stdout"], body["stderr"], int(body["exit_code"]), bool(info["timed_out"])
         )
         return _check(result, self.cmd, check)
+
+    async def stream(self) -> AsyncGenerator[OutputChunk, None]:
+        """The command's output as it arrives, from its first byte: ``("stdout", text)`` or
+        ``("stderr", text)`` pairs, ending when the command does."""
+        async for event, data in self._transport.events(f"/processes/{self.id}/stream"):
+            if event == "stdout":
+                yield "stdout", data
+            elif event == "stderr":
+                yield "stderr", data
 
     async def send_stdin(self, data: str) -> None:
         """Write to the command's input (it must have been started with ``open_stdin=True``)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from ..actions import Action, ActionResponse, Batch, ImageFormat, MouseButton
 from ..backends import Backend, SandboxInfo
 from ..models import FileInfo, Window
-from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback
+from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
 from ._files import AsyncFiles
 from ._sandbox import AsyncSandbox, AsyncStream, ScrollDirection
 
@@ -63,6 +63,21 @@ class CommandHandle:
 
     def wait(self, timeout: float | None = None, check: bool = True) -> CommandResult:
         return _run(self._handle.wait(timeout, check))
+
+    def stream(self) -> Iterator[OutputChunk]:
+        chunks = self._handle.stream()
+
+        async def next_chunk() -> OutputChunk:
+            return await anext(chunks)
+
+        try:
+            while True:
+                try:
+                    yield _run(next_chunk())
+                except StopAsyncIteration:
+                    return
+        finally:
+            _run(chunks.aclose())
 
     def send_stdin(self, data: str) -> None:
         _run(self._handle.send_stdin(data))

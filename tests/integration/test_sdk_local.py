@@ -199,6 +199,13 @@ async def test_command_callbacks_and_background(sbx: AsyncSandbox) -> None:
     assert (await handle.wait()).stdout == "a\nb\n"
     assert "".join(streamed) == "a\nb\n"
 
+    # stream(): every chunk from the first byte, whichever stream, until the command ends.
+    handle = await sbx.commands.run("echo out; echo err >&2; sleep 0.2; echo late", background=True)
+    chunks = [chunk async for chunk in handle.stream()]
+    assert "".join(text for kind, text in chunks if kind == "stdout") == "out\nlate\n"
+    assert "".join(text for kind, text in chunks if kind == "stderr") == "err\n"
+    assert not await handle.is_running()
+
 
 async def test_files(sbx: AsyncSandbox, tmp_path: Path) -> None:
     path = str(tmp_path / "sdk" / "note.txt")
@@ -258,6 +265,13 @@ async def test_sync_twin_works_even_inside_a_running_loop(sbx: AsyncSandbox) -> 
     twin.move_mouse(31, 32)
     assert twin.get_cursor_position() == (31, 32)
     assert twin.commands.run("echo sync").stdout == "sync\n"
+    handle = twin.commands.run("echo one; sleep 0.1; echo two >&2", background=True)
+    assert "".join(text for _, text in handle.stream()) == "one\ntwo\n"
+    endless = twin.commands.run("while :; do echo tick; sleep 0.05; done", background=True, timeout=None)
+    for _, text in endless.stream():  # leaving early closes the stream
+        assert text.startswith("tick")
+        break
+    assert endless.kill() is True
     results: list[tuple[int, int]] = []
     worker = threading.Thread(target=lambda: results.append(twin.get_screen_size()))
     worker.start()
