@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import struct
 import zlib
@@ -100,8 +101,7 @@ def encode(frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, i
     width, height = frame.width, frame.height
     image = frame.to_image()
     if size is not None and size != (width, height):
-        # Lanczos keeps small UI text legible when agents get scaled-down screenshots.
-        image = image.resize(size, PILImage.Resampling.LANCZOS)
+        image = resize(image, size)
         width, height = size
     if fmt == "png":
         return Encoded("png", width, height, fast_png(image.tobytes(), width, height))
@@ -116,6 +116,37 @@ def encode(frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, i
 _DEFLATE_SLICES = max(1, min(4, os.cpu_count() or 1))
 _deflaters = ThreadPoolExecutor(max_workers=_DEFLATE_SLICES, thread_name_prefix="deskbox-deflate")
 _MIN_SLICE = 256 * 1024
+_MIN_BAND_ROWS = 64
+
+
+def resize(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
+    """A Lanczos resize (it keeps small UI text legible in scaled-down screenshots), done
+    in horizontal bands on several threads, as Pillow's resampling drops the GIL.
+
+    Each band is the same resize restricted to its rows through Pillow's ``box``, which
+    still reads the source pixels around the box, so the bands join into the image one
+    resize would make: exactly for the usual agent scalings, and otherwise but for a few
+    values that round one level the other way at a band's fractional edge.
+    """
+    width, height = size
+    bands = min(_DEFLATE_SLICES, max(1, height // _MIN_BAND_ROWS))
+    lanczos = PILImage.Resampling.LANCZOS
+    if bands == 1:
+        return image.resize(size, lanczos)
+    rows_per_source_row = image.height / height
+    edges = [round(band * height / bands) for band in range(bands + 1)]
+
+    def band(top: int, bottom: int) -> PILImage.Image:
+        box = (0, top * rows_per_source_row, image.width, bottom * rows_per_source_row)
+        return image.resize((width, bottom - top), lanczos, box)
+
+    spans = list(itertools.pairwise(edges))
+    pending = [_deflaters.submit(band, top, bottom) for top, bottom in spans[1:]]
+    parts = [band(*spans[0])] + [future.result() for future in pending]
+    joined = PILImage.new(image.mode, size)
+    for (top, _), part in zip(spans, parts, strict=True):
+        joined.paste(part, (0, top))
+    return joined
 
 
 def _deflate_slice(data: memoryview, level: int, last: bool) -> tuple[bytes, int]:

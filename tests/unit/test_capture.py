@@ -8,7 +8,7 @@ import os
 import pytest
 from PIL import Image
 
-from deskbox.desktop.capture import Frame, encode, fast_png, target_size
+from deskbox.desktop.capture import Frame, encode, fast_png, resize, target_size
 
 
 def random_frame(width: int, height: int) -> Frame:
@@ -49,3 +49,25 @@ def test_encode_formats_and_resize(fmt: str) -> None:
 )
 def test_target_size(kwargs: dict[str, float], size: tuple[int, int]) -> None:
     assert target_size(1280, 800, **kwargs) == size  # type: ignore[arg-type]
+
+
+RESIZES = [
+    ((1920, 1080), (1366, 768)),
+    ((1920, 1200), (1280, 800)),
+    ((1000, 700), (999, 333)),
+    ((300, 200), (1280, 853)),
+    ((640, 400), (7, 5)),
+]
+
+
+@pytest.mark.parametrize(("source", "size"), RESIZES)
+def test_banded_resize_matches_one_lanczos_resize(source: tuple[int, int], size: tuple[int, int]) -> None:
+    # Noise, so a seam between bands or a missing support row would change many pixels.
+    image = Image.frombytes("RGB", source, os.urandom(source[0] * source[1] * 3))
+    expected = image.resize(size, Image.Resampling.LANCZOS).tobytes()
+    banded = resize(image, size).tobytes()
+    differences = [abs(a - b) for a, b in zip(banded, expected, strict=True) if a != b]
+    # A band's box edge is a float, so a few values may round the other way; no more.
+    assert max(differences, default=0) <= 1 and len(differences) <= len(expected) // 10_000
+    if source[1] / size[1] in (1.40625, 1.5):  # the usual agent scalings: exact
+        assert banded == expected
