@@ -10,6 +10,8 @@ the same run:
   step, where the demo sleeps a fixed 2 s before its screenshot so the screen can settle
   and deskbox waits until the screen has been still for 0.1 s (``settle``); and without
   either wait, the machinery alone.
+- the same step with Claude's computer toolset: a ``left_click`` member call (answered
+  with a line of text) and a ``screenshot`` member call, which settles.
 - a Claude ``type`` call of 50 characters, both ways (the demo types with
   ``xdotool type --delay 12``).
 - Claude's bash tool running ``echo hi``: deskbox's persistent shell (output followed
@@ -36,12 +38,14 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from anthropic.types.beta import BetaToolUseBlock
 from mcp import Client, StdioServerParameters
 from PIL import Image
 
 from deskbox import AsyncSandbox
 from deskbox.adapters import FWXGA
 from deskbox.adapters.anthropic import ClaudeBashTool, ClaudeComputerTool
+from deskbox.adapters.anthropic_toolset import ClaudeComputerToolset
 
 SCREEN = (1920, 1080)
 TEXT = "The quick brown fox jumps over the lazy dog 123456"  # 50 characters
@@ -147,6 +151,22 @@ async def main() -> None:
                 {"id": "t", "name": "computer", "input": {"action": "left_click", "coordinate": point}}
             )
 
+        toolset = ClaudeComputerToolset(sandbox)
+        member_ids = itertools.count()
+
+        async def toolset_click_then_look() -> object:
+            # The toolset answers an action with a line of text; Claude asks to look.
+            for name, member_input in (("left_click", {"coordinate": point}), ("screenshot", {})):
+                block = BetaToolUseBlock(
+                    type="tool_use",
+                    id=f"toolu_{next(member_ids)}",
+                    name=name,
+                    input=member_input,
+                    toolset_name="computer",
+                )
+                result = await toolset.tool_result(block)
+            return result
+
         async def claude_click_settled() -> object:
             return await settling.execute(
                 {"id": "t", "name": "computer", "input": {"action": "left_click", "coordinate": point}}
@@ -190,6 +210,16 @@ async def main() -> None:
                     demo_click_and_sleep,
                     (n, 5),
                     "the whole step, waits included",
+                )
+            )
+            rows.append(
+                await compare(
+                    "Claude toolset: left_click, then a settled screenshot",
+                    toolset_click_then_look,
+                    "xdotool click, 2 s sleep, scrot, resize",
+                    demo_click_and_sleep,
+                    (n, 5),
+                    "two tool calls, waits included",
                 )
             )
             note = f"no waits: the demo adds {DEMO_SCREENSHOT_DELAY:.0f} s, deskbox 0.1 s"
