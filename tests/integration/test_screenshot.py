@@ -142,7 +142,7 @@ ANIMATE = """steps => {
 
 
 async def test_settle_waits_for_the_screen_to_stop_changing(client: httpx.AsyncClient, page: Any) -> None:
-    await page.evaluate(ANIMATE, 40)  # 0.8 s of colour changes, then green for good
+    await page.evaluate(ANIMATE, 75)  # 1.5 s of colour changes, then green for good
     unsettled = await client.post("/actions", params={"screenshot_after": "true"}, json=NOTHING)
     mid_animation = Image.open(io.BytesIO(base64.b64decode(unsettled.json()["screenshot"]["data"])))
     assert not close(mid_animation.getpixel((150, 150)), GREEN), "the animation ended before the check"
