@@ -329,3 +329,33 @@ class ActionResponse(BaseModel):
     """Index of the action that failed; later actions did not run."""
     screenshot: Image | None = None
     """The screen after the actions, when asked for with ``screenshot_after``."""
+
+
+def target_size(
+    width: int,
+    height: int,
+    *,
+    to_width: int | None = None,
+    to_height: int | None = None,
+    scale: float | None = None,
+) -> tuple[int, int]:
+    """The output size for a resize request; one given side keeps the aspect ratio."""
+    if scale is not None:
+        return max(1, round(width * scale)), max(1, round(height * scale))
+    if to_width is not None and to_height is not None:
+        return to_width, to_height
+    if to_width is not None:
+        return to_width, max(1, round(height * to_width / width))
+    if to_height is not None:
+        return max(1, round(width * to_height / height)), to_height
+    return width, height
+
+
+def zoom_size(
+    region: Region, screen: tuple[int, int], width: int | None, height: int | None
+) -> tuple[int, int]:
+    """A zoom's output size: as asked, or the region scaled up to fit the screen."""
+    if width is None and height is None:
+        factor = min(screen[0] / region.width, screen[1] / region.height)
+        return max(1, round(region.width * factor)), max(1, round(region.height * factor))
+    return target_size(region.width, region.height, to_width=width, to_height=height)

@@ -13,20 +13,25 @@ thread). It works around two faults of the stock client:
   Binding first also fixes a loss: xdotool's own bind-type-unbind of a character
   outside the keymap dropped it in Chromium at any delay, 75 ms included.
 
-What the stock template cannot do (held modifiers, zoom, key_down/up, the browser's
-DevTools, window focus by id, the clipboard) raises :class:`UnsupportedInModeError`
-naming the action and the mode.
+Schema actions run too (``act``), held modifiers, zoom and ``screenshot_after`` included,
+so the agent adapters drive a stock sandbox as they drive any other. What the stock
+template cannot do (the browser's DevTools, window focus by id, the clipboard, a pointer
+drawn into a screenshot) raises :class:`UnsupportedInModeError` naming the action and
+the mode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import builtins
 import io
 import shlex
 import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
+
+from pydantic import ValidationError
 
 from .. import errors
 from ..actions import (
@@ -37,16 +42,25 @@ from ..actions import (
     Click,
     CursorPosition,
     Drag,
+    HoldKey,
+    Image,
     ImageFormat,
     Key,
+    KeyDown,
+    KeyUp,
     MouseButton,
     MouseDown,
     MouseUp,
     Move,
     Point,
+    Screenshot,
+    ScreenshotOptions,
     Scroll,
     Type,
     Wait,
+    Zoom,
+    target_size,
+    zoom_size,
 )
 from ..client._commands import CommandResult, OutputCallback, _check
 from ..client._sandbox import AsyncSandbox, ScrollDirection
@@ -273,6 +287,15 @@ class StockDesktopSandbox(AsyncSandbox):
         height: int | None = None,
         settle: float = 0.0,
     ) -> bytes:
+        png = await self._settled_png(settle)
+        if format in ("png", "bytes") and width is None and height is None:
+            return png
+        fmt: ImageFormat = "png" if format == "bytes" else format
+        options = _screenshot_options({"format": fmt, "quality": quality, "width": width, "height": height})
+        image = await asyncio.to_thread(_encode_image, png, options)
+        return base64.b64decode(image.data)
+
+    async def _settled_png(self, settle: float) -> bytes:
         png = bytes(await self._call(lambda d: d.screenshot()))
         # Each stock screenshot is a round trip to the cloud, longer than any repaint, so
         # two equal ones in a row mean the screen has settled.
@@ -282,19 +305,7 @@ class StockDesktopSandbox(AsyncSandbox):
             if latest == png:
                 break
             png = latest
-        if format in ("png", "bytes") and width is None and height is None:
-            return png
-        from PIL import Image
-
-        image: Image.Image = Image.open(io.BytesIO(png))
-        if width is not None or height is not None:
-            w = width or round(image.width * (height or image.height) / image.height)
-            h = height or round(image.height * w / image.width)
-            image = image.resize((w, h), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        fmt = "png" if format == "bytes" else format
-        image.convert("RGB").save(out, format=fmt.upper(), quality=quality)
-        return out.getvalue()
+        return png
 
     async def _point_then(self, x: int | None, y: int | None, then: str) -> None:
         # e2b_desktop's clicks skip the move when x or y is 0 (`if x and y`): move first.
@@ -444,8 +455,7 @@ class StockDesktopSandbox(AsyncSandbox):
         **screenshot_options: Any,
     ) -> ActionResponse:
         """Schema actions, one by one, as far as the stock template can do them."""
-        if screenshot_after:
-            raise _unsupported("screenshot_after")
+        options = _screenshot_options(screenshot_options) if screenshot_after else None
         actions = (
             action
             if isinstance(action, builtins.list)
@@ -455,13 +465,38 @@ class StockDesktopSandbox(AsyncSandbox):
         )
         results = []
         for index, step in enumerate(actions):
-            cursor = await self._one(step)
+            if isinstance(step, Screenshot | Zoom):
+                image = await self._image_for(step)
+                results.append(ActionResult(index=index, type=step.type, image=image))
+                continue
+            held = "+".join(getattr(step, "modifiers", None) or [])
+            if held:
+                await self._xdotool(f"keydown {shlex.quote(held)}")
+            try:
+                cursor = await self._one(step)
+            finally:
+                if held:
+                    await self._xdotool(f"keyup {shlex.quote(held)}")
             results.append(ActionResult(index=index, type=step.type, cursor=cursor))
-        return ActionResponse(ok=True, results=results)
+        response = ActionResponse(ok=True, results=results)
+        if options is not None:
+            png = await self._settled_png(settle)
+            response.screenshot = await asyncio.to_thread(_encode_image, png, options)
+        return response
+
+    async def _image_for(self, step: Screenshot | Zoom) -> Image:
+        png = await self._settled_png(0.0)
+        if isinstance(step, Screenshot):
+            if step.cursor:
+                raise _unsupported("a screenshot with the pointer drawn in")
+            return await asyncio.to_thread(_encode_image, png, step)
+        width, height = zoom_size(step.region, await self.get_screen_size(), step.width, step.height)
+        options = ScreenshotOptions(
+            format=step.format, quality=step.quality, region=step.region, width=width, height=height
+        )
+        return await asyncio.to_thread(_encode_image, png, options)
 
     async def _one(self, step: Action) -> Point | None:
-        if getattr(step, "modifiers", None):
-            raise _unsupported(f"{step.type} with held keys")
         if isinstance(step, Move):
             await self.move_mouse(step.x, step.y)
         elif isinstance(step, Click):
@@ -489,6 +524,11 @@ class StockDesktopSandbox(AsyncSandbox):
                 await self._xdotool("key " + shlex.quote("+".join(step.keys)))
         elif isinstance(step, Type):
             await self.write(step.text)
+        elif isinstance(step, HoldKey):
+            await self.hold_key(step.keys, step.duration)
+        elif isinstance(step, KeyDown | KeyUp):
+            verb = "keydown" if isinstance(step, KeyDown) else "keyup"
+            await self._xdotool(f"{verb} {shlex.quote(step.key)}")
         elif isinstance(step, Wait):
             await asyncio.sleep(step.duration)
         elif isinstance(step, CursorPosition):
@@ -497,3 +537,39 @@ class StockDesktopSandbox(AsyncSandbox):
         else:
             raise _unsupported(f"the {step.type!r} action")
         return None
+
+
+def _screenshot_options(given: dict[str, Any]) -> ScreenshotOptions:
+    try:
+        return ScreenshotOptions.model_validate(given)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "screenshot"
+        raise errors.InvalidActionError(f"{field}: {problem['msg']}") from None
+
+
+def _encode_image(png: bytes, options: ScreenshotOptions) -> Image:
+    """A stock screenshot (PNG bytes) cropped, scaled and encoded as the options ask."""
+    from PIL import Image as PILImage  # e2b_desktop depends on Pillow
+
+    picture = PILImage.open(io.BytesIO(png)).convert("RGB")
+    region = options.region
+    if region is not None:
+        if region.x + region.width > picture.width or region.y + region.height > picture.height:
+            raise errors.InvalidActionError(
+                f"region: it does not fit the {picture.width}x{picture.height} screen"
+            )
+        picture = picture.crop((region.x, region.y, region.x + region.width, region.y + region.height))
+    size = target_size(
+        picture.width, picture.height, to_width=options.width, to_height=options.height, scale=options.scale
+    )
+    if size != picture.size:
+        picture = picture.resize(size, PILImage.Resampling.LANCZOS)
+    out = io.BytesIO()
+    picture.save(out, format=options.format.upper(), quality=options.quality)
+    return Image(
+        format=options.format,
+        width=picture.width,
+        height=picture.height,
+        data=base64.b64encode(out.getvalue()).decode("ascii"),
+    )

@@ -76,26 +76,6 @@ class Grabber:
         return Frame(shot.width, shot.height, shot.raw)  # mss hands out a fresh buffer
 
 
-def target_size(
-    width: int,
-    height: int,
-    *,
-    to_width: int | None = None,
-    to_height: int | None = None,
-    scale: float | None = None,
-) -> tuple[int, int]:
-    """The output size for a resize request; one given side keeps the aspect ratio."""
-    if scale is not None:
-        return max(1, round(width * scale)), max(1, round(height * scale))
-    if to_width is not None and to_height is not None:
-        return to_width, to_height
-    if to_width is not None:
-        return to_width, max(1, round(height * to_width / width))
-    if to_height is not None:
-        return max(1, round(width * to_height / height)), to_height
-    return width, height
-
-
 def encode(frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, int] | None = None) -> Encoded:
     """Encode a frame, resized to ``size`` if given."""
     width, height = frame.width, frame.height

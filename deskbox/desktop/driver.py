@@ -11,11 +11,11 @@ import time
 from collections.abc import Sequence
 
 from .._process import wait_exit
-from ..actions import Image, ImageFormat, Region, ScreenshotOptions
+from ..actions import Image, ImageFormat, Region, ScreenshotOptions, target_size, zoom_size
 from ..errors import DesktopUnavailableError, InvalidActionError
 from ..models import Window
 from . import clipboard
-from .capture import Encoded, Frame, Grabber, encode, target_size
+from .capture import Encoded, Frame, Grabber, encode
 from .input import XInput
 from .shell import ProcessManager
 from .windows import Windows
@@ -113,12 +113,7 @@ class Desktop:
         self, region: Region, width: int | None, height: int | None, fmt: ImageFormat, quality: int
     ) -> Encoded:
         """A region scaled up to fit the screen, or to the size asked for."""
-        if width is None and height is None:
-            screen_w, screen_h = await self.screen_size()
-            factor = min(screen_w / region.width, screen_h / region.height)
-            size = (max(1, round(region.width * factor)), max(1, round(region.height * factor)))
-        else:
-            size = target_size(region.width, region.height, to_width=width, to_height=height)
+        size = zoom_size(region, await self.screen_size(), width, height)
         frame = await self.grab(region)
         return await asyncio.to_thread(encode, frame, fmt, quality, size)
 

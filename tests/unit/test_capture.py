@@ -8,7 +8,8 @@ import os
 import pytest
 from PIL import Image
 
-from deskbox.desktop.capture import Frame, encode, fast_png, resize, target_size
+from deskbox.actions import target_size
+from deskbox.desktop.capture import Frame, encode, fast_png, resize
 
 
 def random_frame(width: int, height: int) -> Frame:
