@@ -12,6 +12,7 @@ Needs the ``mcp`` extra.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hmac
 import secrets
@@ -35,8 +36,10 @@ from ..actions import (
     Key,
     Move,
     Point,
+    Region,
     Scroll,
     Type,
+    Zoom,
 )
 from ..client import AsyncSandbox
 from ..models import FileInfo
@@ -99,6 +102,22 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
         """The screen as an image, once it has stopped changing."""
         data = await _guard(sandbox.screenshot(format, width=width, settle=settle))
         return McpImage(data=data, format=format)
+
+    @server.tool()
+    async def zoom(
+        x: int,
+        y: int,
+        width: Annotated[int, Field(gt=0)],
+        height: Annotated[int, Field(gt=0)],
+        format: Literal["png", "jpeg", "webp"] = "png",
+    ) -> McpImage:
+        """A region of the screen (x, y: its top-left corner) scaled up to fit the screen,
+        to read small text or place a click precisely."""
+        region = _build(Region, x=x, y=y, width=width, height=height)
+        response: ActionResponse = await _guard(sandbox.act(_build(Zoom, region=region, format=format)))
+        image = response.results[0].image
+        assert image is not None
+        return McpImage(data=base64.b64decode(image.data), format=format)
 
     @server.tool()
     async def screen_size() -> dict[str, int]:

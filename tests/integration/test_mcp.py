@@ -30,6 +30,7 @@ DESKBOX = str(Path(sys.executable).parent / "deskbox")
 MCP_TOKEN = "mcp-test-" + os.urandom(6).hex()
 TOOLS = {
     "screenshot",
+    "zoom",
     "screen_size",
     "click",
     "move_mouse",
@@ -104,6 +105,18 @@ async def test_stdio_tools_screenshots_and_actions(sandbox: AsyncSandbox, record
         image = Image.open(io.BytesIO(base64.b64decode(image_content.data)))
         assert image.size == await sandbox.get_screen_size()
         assert image.convert("RGB").getpixel(await field_center(recorder, "target")) == (255, 0, 0)
+
+        tx, ty = await field_center(recorder, "target")
+        zoomed = await client.call_tool("zoom", {"x": tx - 30, "y": ty - 20, "width": 60, "height": 40})
+        assert not zoomed.is_error, text(zoomed)
+        picture = Image.open(io.BytesIO(base64.b64decode(zoomed.content[0].data))).convert("RGB")
+        screen_w, screen_h = await sandbox.get_screen_size()
+        assert picture.width == screen_w or picture.height == screen_h  # scaled up to fit
+        right, bottom = picture.width - 1, picture.height - 1
+        corners = {picture.getpixel(corner) for corner in ((0, 0), (right, 0), (0, bottom), (right, bottom))}
+        assert corners == {(255, 0, 0)}  # the whole region lies inside the red target
+        off_screen = await client.call_tool("zoom", {"x": screen_w - 5, "y": 0, "width": 60, "height": 40})
+        assert off_screen.is_error and "region" in text(off_screen)
 
         x, y = await field_center(recorder, "text")
         result = await client.call_tool("click", {"x": x, "y": y, "modifiers": ["shift"]})
