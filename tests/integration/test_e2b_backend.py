@@ -230,13 +230,22 @@ async def test_the_claude_adapter_drives_a_stock_sandbox(stock: Any) -> None:
 
     async with stock_tab(stock) as tab:
         await tab.goto((ASSETS / "recorder.html").as_uri())
+        # Earlier tests click the window's edges, and the window manager may have moved it:
+        # put it back over the whole screen, so every target below is on the screen.
+        await eventually(
+            lambda: stock.commands.run(
+                "xdotool search --onlyvisible --name 'deskbox recorder' windowmove 0 0 windowsize 1024 768",
+                check=False,
+            ),
+            lambda result: result.exit_code == 0,
+        )
+        await eventually(lambda: tab.evaluate("[window.screenX, window.screenY]"), lambda at: at == [0, 0])
         for attempt in range(100):  # wiggle until the freshly painted page takes input
             await stock.move_mouse(500 + attempt % 2, 400)
             if await tab.evaluate("window.path.length > 0"):
                 break
             await asyncio.sleep(0.05)
-        # The stand-in's browser window is not at the left edge of this smaller screen:
-        # bring the targets near the page's left so they stay on the screen.
+        # The page is laid out for a bigger screen: bring the targets onto this one.
         await tab.evaluate(
             "for (const [id, top] of [['target', 20], ['pad', 240]]) {"
             " const box = document.getElementById(id).style; box.left = '20px'; box.top = top + 'px'; }"
