@@ -21,8 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deskbox import AsyncSandbox
-from deskbox.backends.e2b import E2BBackend
-from tests import e2b_desktop_standin, e2b_standin
+from tests import e2b_desktop_standin
 
 ASCII = "The quick brown fox jumps over the lazy dog 123456"  # 50 characters
 MIXED = "Grüße aus Köln, 東京 und Łódź: ✓ 50 characters ok!"
@@ -32,12 +31,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description="e2b stock mode benchmark")
     parser.add_argument("-n", type=int, default=5)
     args = parser.parse_args()
-    backend = E2BBackend(
-        sdk=e2b_standin,  # type: ignore[arg-type]
-        desktop_sdk=e2b_desktop_standin,  # type: ignore[arg-type]
-        api_key=e2b_standin.API_KEY,
-        mode="stock",
-    )
+    backend = e2b_desktop_standin.stock_backend()
     sandbox = await AsyncSandbox.create(backend=backend, resolution=(1024, 768), timeout=600)
     desktop = sandbox._desktop  # type: ignore[attr-defined]
     rows = []

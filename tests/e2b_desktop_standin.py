@@ -16,6 +16,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -229,3 +230,16 @@ class Sandbox(e2b_desktop.Sandbox):
 
     def set_timeout(self, timeout: int, **_: Any) -> None:  # type: ignore[override]
         self.timeout = timeout
+
+
+def stock_backend() -> Any:
+    """An E2BBackend in stock mode whose E2B SDKs are this stand-in and e2b_standin."""
+    from deskbox.backends.e2b import E2BBackend
+    from tests import e2b_standin
+
+    return E2BBackend(
+        sdk=e2b_standin,  # type: ignore[arg-type]
+        desktop_sdk=sys.modules[__name__],  # type: ignore[arg-type]
+        api_key=e2b_standin.API_KEY,
+        mode="stock",
+    )

@@ -399,6 +399,7 @@ class ClaudeTools:
 
 
 def _tool_use_block(tool_use: Any) -> BetaToolUseBlock:
-    """A tool_use block written as data (a dict), as the anthropic package's own type."""
-    fields = tool_use if isinstance(tool_use, Mapping) else vars(tool_use)
+    """A tool_use block written as data (a dict), or the non-beta client's block, as the
+    beta type the anthropic package's toolset takes."""
+    fields = tool_use if isinstance(tool_use, Mapping) else tool_use.model_dump()
     return BetaToolUseBlock.model_validate({"type": "tool_use", "input": {}, **fields})

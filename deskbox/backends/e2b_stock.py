@@ -292,8 +292,8 @@ class StockDesktopSandbox(AsyncSandbox):
             return png
         fmt: ImageFormat = "png" if format == "bytes" else format
         options = _screenshot_options({"format": fmt, "quality": quality, "width": width, "height": height})
-        image = await asyncio.to_thread(_encode_image, png, options)
-        return base64.b64decode(image.data)
+        data, _, _ = await asyncio.to_thread(_encode, png, options)
+        return data
 
     async def _settled_png(self, settle: float) -> bytes:
         png = bytes(await self._call(lambda d: d.screenshot()))
@@ -549,7 +549,14 @@ def _screenshot_options(given: dict[str, Any]) -> ScreenshotOptions:
 
 
 def _encode_image(png: bytes, options: ScreenshotOptions) -> Image:
-    """A stock screenshot (PNG bytes) cropped, scaled and encoded as the options ask."""
+    data, width, height = _encode(png, options)
+    encoded = base64.b64encode(data).decode("ascii")
+    return Image(format=options.format, width=width, height=height, data=encoded)
+
+
+def _encode(png: bytes, options: ScreenshotOptions) -> tuple[bytes, int, int]:
+    """A stock screenshot (PNG bytes) cropped, scaled and encoded as the options ask:
+    the bytes, and their width and height."""
     from PIL import Image as PILImage  # e2b_desktop depends on Pillow
 
     picture = PILImage.open(io.BytesIO(png)).convert("RGB")
@@ -567,9 +574,4 @@ def _encode_image(png: bytes, options: ScreenshotOptions) -> Image:
         picture = picture.resize(size, PILImage.Resampling.LANCZOS)
     out = io.BytesIO()
     picture.save(out, format=options.format.upper(), quality=options.quality)
-    return Image(
-        format=options.format,
-        width=picture.width,
-        height=picture.height,
-        data=base64.b64encode(out.getvalue()).decode("ascii"),
-    )
+    return out.getvalue(), picture.width, picture.height

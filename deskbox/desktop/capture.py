@@ -93,8 +93,10 @@ def encode(frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, i
     return Encoded(fmt, width, height, buffer.getvalue())
 
 
-_DEFLATE_SLICES = max(1, min(4, os.cpu_count() or 1))
-_deflaters = ThreadPoolExecutor(max_workers=_DEFLATE_SLICES, thread_name_prefix="deskbox-deflate")
+_SLICES = max(1, min(4, os.cpu_count() or 1))
+_slice_workers = ThreadPoolExecutor(max_workers=_SLICES, thread_name_prefix="deskbox-encode")
+"""Runs the parts of one resize or one deflate beside the calling thread, which does a
+part itself; callers are never workers of this pool, so a call cannot wait on itself."""
 _MIN_SLICE = 256 * 1024
 _MIN_BAND_ROWS = 64
 
@@ -109,7 +111,7 @@ def resize(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
     values that round one level the other way at a band's fractional edge.
     """
     width, height = size
-    bands = min(_DEFLATE_SLICES, max(1, height // _MIN_BAND_ROWS))
+    bands = min(_SLICES, max(1, height // _MIN_BAND_ROWS))
     lanczos = PILImage.Resampling.LANCZOS
     if bands == 1:
         return image.resize(size, lanczos)
@@ -121,7 +123,7 @@ def resize(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
         return image.resize((width, bottom - top), lanczos, box)
 
     spans = list(itertools.pairwise(edges))
-    pending = [_deflaters.submit(band, top, bottom) for top, bottom in spans[1:]]
+    pending = [_slice_workers.submit(band, top, bottom) for top, bottom in spans[1:]]
     parts = [band(*spans[0])] + [future.result() for future in pending]
     joined = PILImage.new(image.mode, size)
     for (top, _), part in zip(spans, parts, strict=True):
@@ -151,14 +153,14 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
 
 def parallel_zlib(data: bytes | bytearray, level: int = 1) -> bytes:
     """``zlib.compress(data, level)``'s format, compressed in slices on several threads."""
-    slices = min(_DEFLATE_SLICES, max(1, len(data) // _MIN_SLICE))
+    slices = min(_SLICES, max(1, len(data) // _MIN_SLICE))
     if slices == 1:
         return zlib.compress(data, level)
     view = memoryview(data)
     step = -(-len(data) // slices)
     bounds = [(start, min(start + step, len(data))) for start in range(0, len(data), step)]
     pending = [
-        _deflaters.submit(_deflate_slice, view[start:end], level, end == len(data))
+        _slice_workers.submit(_deflate_slice, view[start:end], level, end == len(data))
         for start, end in bounds[1:]
     ]
     parts = [_deflate_slice(view[bounds[0][0] : bounds[0][1]], level, False)]

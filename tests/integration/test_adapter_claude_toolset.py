@@ -250,6 +250,14 @@ async def test_claude_tools_dispatches_toolset_members_and_bash(sandbox: AsyncSa
         assert texts(results[0]) == "X=683,Y=384" and texts(results[1]) == "Moved the mouse."
         assert texts(results[2]).strip() == "hi"
         assert results[3]["is_error"] is True and "no toolset named 'browser'" in texts(results[3])
+        # The toolset is GA, so the non-beta client's blocks come too.
+        from anthropic.types import ToolUseBlock
+
+        await sandbox.move_mouse(960, 540)
+        plain = ToolUseBlock(
+            type="tool_use", id="toolu_d", name="cursor_position", input={}, toolset_name="computer"
+        )
+        assert texts(await tools.execute(plain)) == "X=683,Y=384"
     finally:
         await tools.close()
 

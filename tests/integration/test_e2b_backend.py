@@ -92,12 +92,7 @@ async def test_e2b_errors_become_deskbox_errors(monkeypatch: pytest.MonkeyPatch)
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stock() -> AsyncIterator[Any]:
-    backend = E2BBackend(
-        sdk=e2b_standin,  # type: ignore[arg-type]
-        desktop_sdk=e2b_desktop_standin,  # type: ignore[arg-type]
-        api_key=e2b_standin.API_KEY,
-        mode="stock",
-    )
+    backend = e2b_desktop_standin.stock_backend()
     sandbox = await AsyncSandbox.create(backend=backend, resolution=(1024, 768), timeout=600)
     yield sandbox
     await sandbox.kill()
