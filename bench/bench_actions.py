@@ -36,9 +36,11 @@ from PIL import Image
 from Xlib import X
 from Xlib import display as xdisplay
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness, beside bench/
+
 from deskbox._ports import free_port
-from deskbox.desktop.capture import fast_png
-from deskbox.desktop.session import DesktopSession
+from deskbox.imaging import fast_png
+from harness.desktop_session import DesktopSession
 
 WIDTH, HEIGHT = 1280, 800
 LISTENER = (1040, 560, 200, 200)  # x, y, width, height of the event-listening window

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_e2b_stock.py [-n 5]
 
 Runs the real ``e2b_desktop.Sandbox`` code with its commands executed on a local Xvfb
-(tests/e2b_desktop_standin.py), so each side sends exactly the xdotool command lines it
+(harness/e2b_desktop.py), so each side sends exactly the xdotool command lines it
 would send to E2B. E2B's RPC round trip per command (tens of ms from outside its
 region) is not included; it adds the same per command to both sides, and deskbox sends
 fewer commands. Prints medians; never fails.
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deskbox import AsyncSandbox
-from tests import e2b_desktop_standin
+from harness import e2b_desktop
 
 ASCII = "The quick brown fox jumps over the lazy dog 123456"  # 50 characters
 MIXED = "Grüße aus Köln, 東京 und Łódź: ✓ 50 characters ok!"
@@ -31,9 +31,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description="e2b stock mode benchmark")
     parser.add_argument("-n", type=int, default=5)
     args = parser.parse_args()
-    backend = e2b_desktop_standin.stock_backend()
+    backend = e2b_desktop.stock_backend()
     sandbox = await AsyncSandbox.create(backend=backend, resolution=(1024, 768), timeout=600)
-    desktop = sandbox._desktop  # type: ignore[attr-defined]
+    desktop = e2b_desktop.running(sandbox.sandbox_id)
     rows = []
     try:
         for label, text in (

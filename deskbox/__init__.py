@@ -6,7 +6,8 @@
         sbx.write("héllo")
         png = sbx.screenshot()
 
-Names load on first use, so processes that only need part of deskbox (the sandbox
+Every error class is exported (``deskbox.errors.__all__``, the one list of them). The SDK's
+names load on first use, so processes that only need part of deskbox (the sandbox
 supervisor, for one) do not pay for the rest.
 """
 
@@ -15,65 +16,29 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import errors as _errors
+from .errors import *  # noqa: F403  (the error tree, listed once in errors.__all__)
+
 __version__ = "0.1.0"
 
-_EXPORTS = {
+_LAZY = {
     "AsyncSandbox": "deskbox.client",
     "Sandbox": "deskbox.client",
     "CommandResult": "deskbox.client",
     "CommandHandle": "deskbox.client",
     "AsyncCommandHandle": "deskbox.client",
     "SandboxInfo": "deskbox.backends",
-    "DeskboxError": "deskbox.errors",
-    "AuthenticationError": "deskbox.errors",
-    "InvalidActionError": "deskbox.errors",
-    "TimeoutError": "deskbox.errors",
-    "SandboxNotFoundError": "deskbox.errors",
-    "CommandExitError": "deskbox.errors",
-    "BackendError": "deskbox.errors",
-    "NotFoundError": "deskbox.errors",
-    "ActionFailedError": "deskbox.errors",
-    "DesktopUnavailableError": "deskbox.errors",
 }
 
-if TYPE_CHECKING:
-    from .backends import SandboxInfo
-    from .client import AsyncCommandHandle, AsyncSandbox, CommandHandle, CommandResult, Sandbox
-    from .errors import (
-        ActionFailedError,
-        AuthenticationError,
-        BackendError,
-        CommandExitError,
-        DeskboxError,
-        DesktopUnavailableError,
-        InvalidActionError,
-        NotFoundError,
-        SandboxNotFoundError,
-        TimeoutError,
-    )
+if TYPE_CHECKING:  # the same names as _LAZY, for type checkers (tests/unit/test_exports.py)
+    from .backends import SandboxInfo  # noqa: F401
+    from .client import AsyncCommandHandle, AsyncSandbox, CommandHandle, CommandResult, Sandbox  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'deskbox' has no attribute {name!r}")
 
 
-__all__ = [
-    "ActionFailedError",
-    "AsyncCommandHandle",
-    "AsyncSandbox",
-    "AuthenticationError",
-    "BackendError",
-    "CommandExitError",
-    "CommandHandle",
-    "CommandResult",
-    "DeskboxError",
-    "DesktopUnavailableError",
-    "InvalidActionError",
-    "NotFoundError",
-    "Sandbox",
-    "SandboxInfo",
-    "SandboxNotFoundError",
-    "TimeoutError",
-]
+__all__ = [*_errors.__all__, *_LAZY]

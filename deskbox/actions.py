@@ -13,14 +13,26 @@ screen, so it is checked by :func:`out_of_bounds` with the screen size at hand.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
+from .errors import InvalidActionError
 from .keys import UnknownKeyError, canonical_chord, canonical_key, split_combo
 
 MouseButton = Literal["left", "right", "middle", "back", "forward"]
 ImageFormat = Literal["png", "jpeg", "webp"]
+MediaType = Literal["image/png", "image/jpeg", "image/webp"]
+ScrollDirection = Literal["up", "down", "left", "right"]
+SCROLL_DIRECTIONS: tuple[ScrollDirection, ...] = ("up", "down", "left", "right")
 
 # X11 coordinates are 16-bit signed; anything larger cannot be a screen position.
 Coordinate = Annotated[int, Field(ge=0, le=32767)]
@@ -262,6 +274,81 @@ class Batch(_Model):
 
 ActionRequest = Annotated[Action | Batch, Field(discriminator="type")]
 """What ``POST /actions`` takes: one action or a batch."""
+
+_REQUEST = TypeAdapter(ActionRequest)
+_ACTIONS = TypeAdapter(list[Action])
+M = TypeVar("M", bound=BaseModel)
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """``model(**fields)``, with a bad field raised as InvalidActionError located as the
+    server locates it in a request body (``body.click.x`` for an action's field)."""
+    tag = model.model_fields.get("type")
+    if tag is not None and model is not Batch:
+        built = parse_request({"type": tag.default, **fields})
+        assert isinstance(built, model)
+        return built
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise InvalidActionError.from_validation(exc, ("body",)) from None
+
+
+def parse_request(value: Any) -> Action | Batch:
+    """One action or a batch, from models or their JSON form (dicts), as POST /actions
+    takes it; a list is one batch. Bad input raises InvalidActionError naming the field."""
+    try:
+        if isinstance(value, list):
+            return Batch(actions=_ACTIONS.validate_python(value))
+        request: Action | Batch = _REQUEST.validate_python(value)
+        return request
+    except ValidationError as exc:
+        prefix = ("body", "actions") if isinstance(value, list) else ("body",)
+        raise InvalidActionError.from_validation(exc, prefix) from None
+
+
+def scroll_motion(direction: ScrollDirection, amount: int) -> dict[str, int]:
+    """The ``dx``/``dy`` of a Scroll for a direction and a number of notches."""
+    sign = -1 if direction in ("up", "left") else 1
+    return {"dy": sign * amount} if direction in ("up", "down") else {"dx": sign * amount}
+
+
+def media_type(fmt: ImageFormat) -> MediaType:
+    """The MIME type of an image format."""
+    media: MediaType = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}[fmt]  # type: ignore[assignment]
+    return media
+
+
+def parse_region(text: str, loc: tuple[str, ...] = ("query", "region")) -> Region:
+    """A region written "x,y,width,height", as the screenshot query takes it."""
+    parts = text.split(",")
+    if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+        raise InvalidActionError.at(loc, "give x,y,width,height as four integers")
+    x, y, width, height = (int(p) for p in parts)
+    try:
+        return Region(x=x, y=y, width=width, height=height)
+    except ValidationError as exc:
+        raise InvalidActionError.from_validation(exc, loc) from None
+
+
+class _Query(_Model):
+    """The screenshot query: the options plus how long to wait for the screen to settle."""
+
+    settle: Annotated[float, Field(ge=0, le=MAX_SETTLE_SECONDS)] = 0.0
+
+
+def screenshot_query(params: Any) -> tuple[ScreenshotOptions, float]:
+    """Screenshot options and ``settle`` from query parameters (strings), refused with the
+    field located in the query, for transports that answer the server's requests."""
+    fields = {k: v for k, v in dict(params).items() if k in ScreenshotOptions.model_fields}
+    if "region" in fields:
+        fields["region"] = parse_region(fields["region"])
+    try:
+        options = ScreenshotOptions(**fields)
+        settle = _Query.model_validate({"settle": dict(params).get("settle", 0.0)}).settle
+    except ValidationError as exc:
+        raise InvalidActionError.from_validation(exc, ("query",)) from None
+    return options, settle
 
 
 def out_of_bounds(action: Any, width: int, height: int) -> Iterator[tuple[tuple[str | int, ...], str]]:

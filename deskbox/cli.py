@@ -17,9 +17,13 @@ import time
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ._ports import free_display, free_port
 from .sandbox.stack import StackConfig
+
+if TYPE_CHECKING:
+    from .actions import ImageFormat
 
 # The browser's first page: a real document with a title, so "a page is loaded" is checkable.
 START_PAGE = (
@@ -184,7 +188,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
     sbx = Sandbox.connect(args.id, backend=args.backend)
     fmt = args.format or Path(args.output).suffix.lstrip(".").replace("jpg", "jpeg") or "png"
-    Path(args.output).write_bytes(sbx.screenshot(fmt))
+    Path(args.output).write_bytes(sbx.screenshot(cast("ImageFormat", fmt)))
     sbx.close()
     print(f"wrote {args.output}")
     return 0

@@ -2,6 +2,7 @@
 
     DeskboxError
     ├── InvalidActionError        a request the desktop cannot take (HTTP 422); has .details
+    │                             (every bad argument, on either side of the wire)
     ├── AuthenticationError       missing or wrong token (HTTP 401)
     ├── PermissionDeniedError     the sandbox refuses, e.g. another user without root (403)
     ├── NotFoundError             no such file, process or window (404)
@@ -11,6 +12,9 @@
     ├── CommandExitError          a command exited non-zero; has .result
     ├── DesktopUnavailableError   the X display cannot be reached right now (503)
     ├── ActionFailedError         an action in a batch failed while running; has .index
+    ├── UnsupportedInModeError    a reduced mode (E2B's stock template) cannot do this (501)
+    ├── CapabilityError           the backend cannot do this at all, e.g. pause (501)
+    ├── ResponseValidationError   the sandbox answered with a body the SDK cannot read
     └── BackendError              Docker or E2B failed to create, find or kill a sandbox
 
 Every class carries the HTTP status the control server answers with and the ``type``
@@ -22,7 +26,14 @@ both directions. Lower-level errors are translated where they cross into deskbox
 from __future__ import annotations
 
 import builtins
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+
+class _FieldErrors(Protocol):
+    """pydantic's ValidationError, or FastAPI's RequestValidationError."""
+
+    def errors(self) -> Sequence[Any]: ...
 
 
 class DeskboxError(Exception):
@@ -36,6 +47,10 @@ class DeskboxError(Exception):
         self.message = message
         self.details: list[dict[str, Any]] = details or []
 
+    def describe(self) -> str:
+        """The problem in one line a model can act on."""
+        return self.message
+
 
 class InvalidActionError(DeskboxError):
     """The request named a field wrongly; ``details`` lists each field and the problem."""
@@ -48,6 +63,48 @@ class InvalidActionError(DeskboxError):
         """The error for one field, e.g. ``InvalidActionError.at(("body", "cwd"), "...")``."""
         where = ".".join(str(part) for part in loc)
         return cls(f"{where}: {message}", details=[{"loc": list(loc), "msg": message, "type": "value_error"}])
+
+    @classmethod
+    def from_validation(cls, exc: _FieldErrors, prefix: Sequence[str | int] = ()) -> InvalidActionError:
+        """The error for a pydantic ValidationError: each field at fault and its problem.
+
+        The server, the SDK and the adapters all build their validation errors here, so
+        the same mistake reads the same wherever it is caught. ``prefix`` places the
+        fields in the request (``("body",)``, ``("query",)``).
+        """
+        details = [_detail(error, prefix) for error in exc.errors()]
+        return cls(validation_message(details), details=details)
+
+    def describe(self) -> str:
+        """Each field and its problem, without the request part (body, query)."""
+        if not self.details:
+            return self.message
+        parts = []
+        for detail in self.details:
+            where = ".".join(str(p) for p in detail["loc"] if p not in _REQUEST_PARTS)
+            parts.append(f"{where}: {detail['msg']}" if where else str(detail["msg"]))
+        return "; ".join(parts)
+
+
+_REQUEST_PARTS = ("body", "query", "path")
+
+
+def _detail(error: Any, prefix: Sequence[str | int]) -> dict[str, Any]:
+    loc: list[str | int] = [*prefix, *(part for part in error.get("loc", ()) if isinstance(part, str | int))]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    kind = str(error.get("type", "value_error"))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append("type")
+    if kind == "union_tag_not_found":
+        message = "missing 'type': name the action, e.g. \"click\""
+    return {"loc": loc, "msg": message, "type": kind}
+
+
+def validation_message(details: Sequence[dict[str, Any]]) -> str:
+    """Up to five fields and their problems, in one line."""
+    parts = [f"{'.'.join(str(p) for p in d['loc']) or 'body'}: {d['msg']}" for d in details[:5]]
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return "; ".join(parts) + more
 
 
 class AuthenticationError(DeskboxError):
@@ -110,6 +167,35 @@ class ActionFailedError(DeskboxError):
         """Results of the actions that ran before the failing one."""
 
 
+class UnsupportedInModeError(DeskboxError):
+    """A reduced mode cannot do this; ``what`` and ``mode`` name the operation and the mode."""
+
+    status_code = 501
+    error_type = "unsupported"
+
+    def __init__(self, message: str, *, what: str = "", mode: str = "") -> None:
+        super().__init__(message)
+        self.what = what
+        self.mode = mode
+
+
+class CapabilityError(DeskboxError):
+    """The sandbox's backend lacks a capability (pause, resume, ...); ``capability`` names it."""
+
+    status_code = 501
+    error_type = "capability_missing"
+
+    def __init__(self, message: str, *, capability: str = "") -> None:
+        super().__init__(message)
+        self.capability = capability
+
+
+class ResponseValidationError(DeskboxError):
+    """The sandbox's answer does not have the shape the SDK expects (a version mismatch)."""
+
+    error_type = "response_validation_error"
+
+
 class BackendError(DeskboxError):
     error_type = "backend_error"
 
@@ -128,7 +214,28 @@ ERROR_TYPES: dict[str, type[DeskboxError]] = {
         CommandExitError,
         DesktopUnavailableError,
         ActionFailedError,
+        UnsupportedInModeError,
+        CapabilityError,
+        ResponseValidationError,
         BackendError,
     )
 }
 """The class for each JSON error ``type``, for clients turning a response back into one."""
+
+__all__ = [
+    "ActionFailedError",
+    "AuthenticationError",
+    "BackendError",
+    "CapabilityError",
+    "CommandExitError",
+    "ConflictError",
+    "DeskboxError",
+    "DesktopUnavailableError",
+    "InvalidActionError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ResponseValidationError",
+    "SandboxNotFoundError",
+    "TimeoutError",
+    "UnsupportedInModeError",
+]

@@ -187,6 +187,15 @@ class Window(BaseModel):
     active: bool
 
 
+class ActiveWindow(BaseModel):
+    id: int | None
+    """The focused window, or None when no window has the focus."""
+
+
+class WindowTitle(BaseModel):
+    title: str
+
+
 class Size(BaseModel):
     width: int
     height: int
@@ -208,6 +217,11 @@ class Health(BaseModel):
 
 class NavigateRequest(_Request):
     url: str = Field(min_length=1, max_length=100_000)
+
+
+class HistoryMoved(BaseModel):
+    moved: bool
+    """False when there was no page to go to."""
 
 
 class HistoryRequest(_Request):

@@ -19,9 +19,10 @@ import pytest
 import pytest_asyncio
 
 from deskbox.actions import Move
-from deskbox.desktop import Desktop, run_actions
-from deskbox.desktop.session import DesktopSession
+from deskbox.desktop import Desktop
+from deskbox.dispatch import run_actions
 from deskbox.server import Settings, create_app
+from harness.desktop_session import DesktopSession
 
 ASSETS = Path(__file__).parent / "assets"
 TOKEN = "test-token-" + os.urandom(8).hex()

@@ -13,10 +13,18 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from .. import errors
-from ..actions import Action, ActionResponse, CursorPosition, Image, ImageFormat, Region, Screenshot, Zoom
+from ..actions import (
+    Action,
+    ActionResponse,
+    CursorPosition,
+    Image,
+    ImageFormat,
+    Region,
+    Screenshot,
+    Zoom,
+    build,
+)
 from ..client import AsyncSandbox
 from ._scaling import Scaler
 
@@ -44,15 +52,6 @@ def notches(pixels: int) -> int:
 
 class ToolCallError(Exception):
     """A tool call that cannot run as asked; the text is what the model is told."""
-
-
-def describe_validation(exc: ValidationError) -> str:
-    """A pydantic error as one line a model can act on: each field and its problem."""
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if part != "body")
-        problems.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
-    return "; ".join(problems)
 
 
 class Computer:
@@ -109,9 +108,9 @@ class Computer:
     def build(self, model: type[Any], **fields: Any) -> Action:
         """A schema action, with a validation failure told as the fields at fault."""
         try:
-            action: Action = model(**fields)
-        except ValidationError as exc:
-            raise ToolCallError(describe_validation(exc)) from None
+            action: Action = build(model, **fields)
+        except errors.InvalidActionError as exc:
+            raise ToolCallError(exc.describe()) from None
         return action
 
     async def run(self, actions: Sequence[Action], *, screenshot: bool = False) -> ActionResponse:
@@ -123,8 +122,8 @@ class Computer:
         try:
             return await self.sandbox.act(builtins.list(actions), screenshot_after=screenshot, **options)
         except errors.InvalidActionError as exc:
-            raise ToolCallError(f"the desktop refused the action: {exc.message}") from exc
-        except errors.ActionFailedError as exc:
+            raise ToolCallError(f"the desktop refused the action: {exc.describe()}") from exc
+        except (errors.ActionFailedError, errors.UnsupportedInModeError) as exc:
             raise ToolCallError(exc.message) from exc
 
     async def screenshot(self, *, settled: bool = False) -> Image:

@@ -30,23 +30,23 @@ from anthropic.types.beta import (
 )
 
 from ..actions import (
+    SCROLL_DIRECTIONS,
     Action,
     Click,
     CursorPosition,
     Drag,
     HoldKey,
-    Image,
     ImageFormat,
-    Key,
     MouseDown,
     MouseUp,
     Move,
     Scroll,
     Type,
     Wait,
+    scroll_motion,
 )
 from ..client import AsyncSandbox
-from ..keys import split_combo
+from ._claude import held_keys, image_block, key_actions
 from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError
 from ._shell_session import ShellSession, ShellSessionError
 
@@ -91,11 +91,6 @@ _CLICKS: dict[str, tuple[Literal["left", "right", "middle"], int]] = {
     "double_click": ("left", 2),
     "triple_click": ("left", 3),
 }
-_MEDIA_TYPES: dict[str, Literal["image/png", "image/jpeg", "image/webp"]] = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-}
 
 
 def _field(block: Any, name: str) -> Any:
@@ -114,13 +109,6 @@ def error_result(tool_use_id: str, message: str) -> BetaToolResultBlockParam:
         "tool_use_id": tool_use_id,
         "is_error": True,
         "content": [{"type": "text", "text": message}],
-    }
-
-
-def image_block(image: Image) -> BetaImageBlockParam:
-    return {
-        "type": "image",
-        "source": {"type": "base64", "media_type": _MEDIA_TYPES[image.format], "data": image.data},
     }
 
 
@@ -205,7 +193,7 @@ class ClaudeComputerTool:
     async def _actions(self, action: str, tool_input: Mapping[str, Any]) -> list[Action]:
         c = self.computer
         if action == "key":
-            return _key_actions(c, _required_text(tool_input, "text"), tool_input.get("repeat"))
+            return key_actions(c, _required_text(tool_input, "text"), tool_input.get("repeat"))
         if action == "type":
             return [c.build(Type, text=_required_text(tool_input, "text"))]
         if action == "hold_key":
@@ -248,16 +236,14 @@ class ClaudeComputerTool:
     ) -> Action:
         direction = tool_input.get("scroll_direction")
         amount = tool_input.get("scroll_amount", 3)
-        if direction not in ("up", "down", "left", "right"):
+        if direction not in SCROLL_DIRECTIONS:
             raise ToolCallError(f"scroll_direction must be up, down, left or right, got {direction!r}")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
             raise ToolCallError(
                 f"scroll_amount must be a whole number of notches, at least 1, got {amount!r}"
             )
-        sign = -1 if direction in ("up", "left") else 1
-        motion = {"dy": sign * amount} if direction in ("up", "down") else {"dx": sign * amount}
         at = {"x": target[0], "y": target[1]} if target is not None else {}
-        return self.computer.build(Scroll, modifiers=modifiers, **at, **motion)
+        return self.computer.build(Scroll, modifiers=modifiers, **at, **scroll_motion(direction, amount))
 
 
 def _required_text(tool_input: Mapping[str, Any], field: str) -> str:
@@ -272,24 +258,7 @@ def _modifiers(tool_input: Mapping[str, Any]) -> list[str]:
     held = tool_input.get("text")
     if held is None:
         held = tool_input.get("key")
-    return _held_keys(held)
-
-
-def _held_keys(held: Any) -> list[str]:
-    if held is None or held == "":
-        return []
-    if not isinstance(held, str):
-        raise ToolCallError(
-            f"text (the keys to hold) must be a string such as 'shift' or 'ctrl+shift', got {held!r}"
-        )
-    return split_combo(held)
-
-
-def _key_actions(c: Computer, text: str, repeat: Any) -> list[Action]:
-    """xdotool's syntax: chords joined by '+', several chords separated by spaces."""
-    count = 1 if repeat is None else repeat
-    chords = text.split() or [text]  # a lone " " is the space key
-    return [c.build(Key, keys=chord if chord.strip() else "space", repeat=count) for chord in chords]
+    return held_keys(held)
 
 
 class ClaudeBashTool:

@@ -66,10 +66,12 @@ from ..actions import (
     Scroll,
     Type,
     Wait,
+    media_type,
+    scroll_motion,
 )
 from ..client import AsyncSandbox
+from ._claude import held_keys, key_actions
 from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError
-from .anthropic import _MEDIA_TYPES, _held_keys, _key_actions
 
 TOOLSET_TYPE = "computer_toolset_20260801"
 
@@ -136,12 +138,12 @@ class ClaudeComputerToolset(BetaAsyncAbstractComputerToolset20260801):
     ) -> None:
         c = self.computer
         at = await self._at(input.coordinate)
-        await self._run([c.build(Click, button=button, count=count, modifiers=_held_keys(input.text), **at)])
+        await self._run([c.build(Click, button=button, count=count, modifiers=held_keys(input.text), **at)])
 
     # ---- keyboard -----------------------------------------------------------------------
 
     async def key(self, context: Context, input: BetaComputerKeyInput) -> str | None:
-        await self._run(_key_actions(self.computer, input.text, input.repeat))
+        await self._run(key_actions(self.computer, input.text, input.repeat))
         return None
 
     async def hold_key(self, context: Context, input: BetaComputerHoldKeyInput) -> str | None:
@@ -196,17 +198,15 @@ class ClaudeComputerToolset(BetaAsyncAbstractComputerToolset20260801):
         start = await c.point(input.start_coordinate, "start_coordinate")
         end = await c.point(input.coordinate, "coordinate")
         path = [{"x": start[0], "y": start[1]}, {"x": end[0], "y": end[1]}]
-        await self._run([c.build(Drag, path=path, modifiers=_held_keys(input.text))])
+        await self._run([c.build(Drag, path=path, modifiers=held_keys(input.text))])
         return None
 
     async def scroll(self, context: Context, input: BetaComputerScrollInput) -> str | None:
         if input.scroll_amount < 1:
             raise ToolCallError(f"scroll_amount must be at least 1, got {input.scroll_amount}")
-        sign = -1 if input.scroll_direction in ("up", "left") else 1
-        vertical = input.scroll_direction in ("up", "down")
-        motion = {"dy": sign * input.scroll_amount} if vertical else {"dx": sign * input.scroll_amount}
+        motion = scroll_motion(input.scroll_direction, input.scroll_amount)
         at = await self._at(input.coordinate)
-        await self._run([self.computer.build(Scroll, modifiers=_held_keys(input.text), **at, **motion)])
+        await self._run([self.computer.build(Scroll, modifiers=held_keys(input.text), **at, **motion)])
         return None
 
     async def wait(self, context: Context, input: BetaComputerWaitInput) -> str | None:
@@ -225,4 +225,4 @@ class ClaudeComputerToolset(BetaAsyncAbstractComputerToolset20260801):
 
 
 def _screenshot_result(image: Image) -> BetaScreenshotResult:
-    return BetaScreenshotResult(data=image.data, media_type=_MEDIA_TYPES[image.format])
+    return BetaScreenshotResult(data=image.data, media_type=media_type(image.format))

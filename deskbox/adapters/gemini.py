@@ -26,7 +26,19 @@ from typing import Any, Literal
 from google.genai import types
 
 from .. import errors
-from ..actions import Action, Click, Drag, Key, Move, Scroll, Type, Wait
+from ..actions import (
+    SCROLL_DIRECTIONS,
+    Action,
+    Click,
+    Drag,
+    Key,
+    Move,
+    Scroll,
+    Type,
+    Wait,
+    media_type,
+    scroll_motion,
+)
 from ..client import AsyncSandbox
 from ._computer import DEFAULT_SETTLE, Computer, ToolCallError, notches
 
@@ -107,7 +119,7 @@ class GeminiComputerTool:
             parts=[
                 types.FunctionResponsePart(
                     inline_data=types.FunctionResponseBlob(
-                        mime_type="image/png", data=base64.b64decode(screenshot.data)
+                        mime_type=media_type(screenshot.format), data=base64.b64decode(screenshot.data)
                     )
                 )
             ],
@@ -161,16 +173,14 @@ class GeminiComputerTool:
 
     async def _scroll(self, args: Mapping[str, Any], x: int, y: int, magnitude: Any) -> Action:
         direction = args.get("direction")
-        if direction not in ("up", "down", "left", "right"):
+        if direction not in SCROLL_DIRECTIONS:
             raise ToolCallError(f"direction must be up, down, left or right, got {direction!r}")
         if isinstance(magnitude, bool) or not isinstance(magnitude, int | float) or not 0 < magnitude <= GRID:
             raise ToolCallError(f"magnitude must be a number from 1 to {GRID}, got {magnitude!r}")
         width, height = (await self.computer.scaler()).screen
         vertical = direction in ("up", "down")
         pixels = round(magnitude * (height if vertical else width) / GRID)
-        sign = -1 if direction in ("up", "left") else 1
-        motion = {"dy": sign * abs(notches(pixels))} if vertical else {"dx": sign * abs(notches(pixels))}
-        return self.computer.build(Scroll, x=x, y=y, **motion)
+        return self.computer.build(Scroll, x=x, y=y, **scroll_motion(direction, abs(notches(pixels))))
 
     async def _point(self, args: Mapping[str, Any], x_name: str, y_name: str) -> tuple[int, int]:
         width, height = (await self.computer.scaler()).screen
@@ -198,8 +208,8 @@ class GeminiComputerTool:
             url = "https://" + url
         try:
             await self.sandbox.navigate(url)
-        except errors.InvalidActionError as exc:
-            raise ToolCallError(exc.message) from exc
+        except (errors.InvalidActionError, errors.UnsupportedInModeError) as exc:
+            raise ToolCallError(exc.describe()) from exc
 
     async def _focus_browser(self) -> None:
         windows = [w for w in await self.sandbox.list_windows() if "chrom" in w.wm_class.lower()]

@@ -23,12 +23,12 @@ from typing import Annotated, Any, Literal, TypeVar
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image as McpImage
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field
 
 from .. import errors
 from ..actions import (
     MAX_SETTLE_SECONDS,
-    Action,
+    SCROLL_DIRECTIONS,
     ActionResponse,
     Click,
     CursorPosition,
@@ -38,12 +38,14 @@ from ..actions import (
     Point,
     Region,
     Scroll,
+    ScrollDirection,
     Type,
     Zoom,
+    scroll_motion,
 )
 from ..client import AsyncSandbox
 from ..models import FileInfo
-from ._computer import DEFAULT_SETTLE, describe_validation
+from ._computer import DEFAULT_SETTLE, Computer, ToolCallError
 
 T = TypeVar("T")
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
@@ -52,34 +54,34 @@ INSTRUCTIONS = (
     "first; coordinates are screen pixels from the top-left corner. Shell commands and "
     "files act inside the same sandbox."
 )
-_ACTIONS = TypeAdapter(list[Action])
 
 
 async def _guard(operation: Awaitable[T]) -> T:
     """Run a sandbox call, telling the model what went wrong instead of crashing the tool."""
     try:
         return await operation
-    except ValidationError as exc:
-        raise ToolError(describe_validation(exc)) from exc
+    except ToolCallError as exc:
+        raise ToolError(str(exc)) from exc
     except errors.DeskboxError as exc:
-        raise ToolError(exc.message) from exc
-
-
-def _build(model: type[T], **fields: Any) -> T:
-    try:
-        return model(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        raise ToolError(describe_validation(exc)) from exc
+        raise ToolError(exc.describe()) from exc
 
 
 def build_server(sandbox: AsyncSandbox) -> MCPServer:
     """The MCP server for ``sandbox``; run it with ``run_stdio`` or ``run_http``."""
     # WARNING, not INFO: at INFO every HTTP call to the sandbox is logged to stderr.
     server = MCPServer("deskbox", instructions=INSTRUCTIONS, log_level="WARNING")
+    # Screen pixels as they are: MCP clients see the screenshots at full size.
+    computer = Computer(sandbox, scaling=False)
+
+    def build(model: type[Any], **fields: Any) -> Any:
+        try:
+            return computer.build(model, **{k: v for k, v in fields.items() if v is not None})
+        except ToolCallError as exc:
+            raise ToolError(str(exc)) from exc
 
     async def do(*actions: Any) -> str:
         # The pointer's position rides along in the same batch: one round trip.
-        response: ActionResponse = await _guard(sandbox.act([*actions, CursorPosition()]))
+        response: ActionResponse = await _guard(computer.run([*actions, build(CursorPosition)]))
         cursor = response.results[-1].cursor
         assert cursor is not None
         return f"done ({len(actions)} action(s)); the pointer is at ({cursor.x}, {cursor.y})"
@@ -113,8 +115,8 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
     ) -> McpImage:
         """A region of the screen (x, y: its top-left corner) scaled up to fit the screen,
         to read small text or place a click precisely."""
-        region = _build(Region, x=x, y=y, width=width, height=height)
-        response: ActionResponse = await _guard(sandbox.act(_build(Zoom, region=region, format=format)))
+        region = build(Region, x=x, y=y, width=width, height=height)
+        response: ActionResponse = await _guard(computer.run([build(Zoom, region=region, format=format)]))
         image = response.results[0].image
         assert image is not None
         return McpImage(data=base64.b64decode(image.data), format=format)
@@ -136,36 +138,36 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
         ] = None,
     ) -> str:
         """Click at (x, y)."""
-        return await do(_build(Click, x=x, y=y, button=button, count=count, modifiers=modifiers))
+        return await do(build(Click, x=x, y=y, button=button, count=count, modifiers=modifiers))
 
     @server.tool()
     async def move_mouse(x: int, y: int) -> str:
         """Move the pointer to (x, y)."""
-        return await do(_build(Move, x=x, y=y))
+        return await do(build(Move, x=x, y=y))
 
     @server.tool()
     async def drag(
         path: Annotated[list[Point], Field(min_length=2, description="points from press to release")],
     ) -> str:
         """Press at the first point, move through the rest, release at the last."""
-        return await do(_build(Drag, path=path))
+        return await do(build(Drag, path=path))
 
     @server.tool()
     async def scroll(
         x: int,
         y: int,
-        direction: Literal["up", "down", "left", "right"] = "down",
+        direction: ScrollDirection = "down",
         amount: Annotated[int, Field(ge=1, le=200, description="wheel notches")] = 3,
     ) -> str:
         """Turn the mouse wheel with the pointer at (x, y)."""
-        dx = {"left": -amount, "right": amount}.get(direction, 0)
-        dy = {"up": -amount, "down": amount}.get(direction, 0)
-        return await do(_build(Scroll, x=x, y=y, dx=dx, dy=dy))
+        if direction not in SCROLL_DIRECTIONS:
+            raise ToolError(f"direction must be one of {', '.join(SCROLL_DIRECTIONS)}, got {direction!r}")
+        return await do(build(Scroll, x=x, y=y, **scroll_motion(direction, amount)))
 
     @server.tool()
     async def type_text(text: str) -> str:
         """Type any Unicode text at the keyboard focus; newlines press Return."""
-        return await do(_build(Type, text=text))
+        return await do(build(Type, text=text))
 
     @server.tool()
     async def press_keys(
@@ -173,7 +175,7 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
         repeat: Annotated[int, Field(ge=1, le=100)] = 1,
     ) -> str:
         """Press keys together and release them."""
-        return await do(_build(Key, keys=keys, repeat=repeat))
+        return await do(build(Key, keys=keys, repeat=repeat))
 
     @server.tool()
     async def act(
@@ -181,11 +183,7 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
     ) -> dict[str, Any]:
         """Run several deskbox actions in order in one step (move, click, drag, scroll, key,
         type, wait, ...). The first failure stops the rest."""
-        try:
-            parsed = _ACTIONS.validate_python(actions)
-        except ValidationError as exc:
-            raise ToolError(describe_validation(exc)) from exc
-        response = await _guard(sandbox.act(parsed))
+        response = await _guard(sandbox.act(actions))
         return response.model_dump(mode="json", exclude_none=True)
 
     @server.tool()

@@ -28,7 +28,7 @@ from typing import Any, Literal, cast
 from openai.types.responses import ComputerToolParam, ComputerUsePreviewToolParam, ResponseInputItemParam
 from openai.types.responses.response_input_item_param import ComputerCallOutput
 
-from ..actions import Action, Click, Drag, Image, ImageFormat, Key, Move, Scroll, Type, Wait
+from ..actions import Action, Click, Drag, Image, ImageFormat, Key, Move, Scroll, Type, Wait, media_type
 from ..client import AsyncSandbox
 from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError, notches
 
@@ -46,7 +46,6 @@ _BUTTONS: dict[str, Literal["left", "right", "middle", "back", "forward"]] = {
     "back": "back",
     "forward": "forward",
 }
-_MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 def _plain(value: Any) -> Any:
@@ -194,7 +193,7 @@ class OpenAIComputerTool:
             "call_id": call_id,
             "output": {
                 "type": "computer_screenshot",
-                "image_url": f"data:{_MEDIA_TYPES[screenshot.format]};base64,{screenshot.data}",
+                "image_url": f"data:{media_type(screenshot.format)};base64,{screenshot.data}",
             },
         }
 

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ..errors import BackendError
-from ._base import Backend, SandboxInfo, SandboxSpec
+from ._base import Backend, SandboxInfo, SandboxSpec, SupportsPause
+
+BACKENDS: dict[str, str] = {
+    "local": "deskbox.backends.local:LocalBackend",
+    "docker": "deskbox.backends.docker:DockerBackend",
+    "e2b": "deskbox.backends.e2b:E2BBackend",
+}
+"""Every backend by name: where its class lives (imported on first use)."""
 
 
 def get_backend(name: str | Backend, **options: Any) -> Backend:
-    """A backend by name ("local", "docker"), or the backend object given."""
+    """A backend by name (see BACKENDS), or the backend object given."""
     if not isinstance(name, str):
         return name
-    if name == "local":
-        from .local import LocalBackend
-
-        return LocalBackend(**options)
-    if name == "docker":
-        from .docker import DockerBackend
-
-        return DockerBackend(**options)
-    if name == "e2b":
-        from .e2b import E2BBackend
-
-        return E2BBackend(**options)
-    raise BackendError(f"unknown backend {name!r}: use 'local', 'docker' or 'e2b'")
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}: use one of {', '.join(sorted(BACKENDS))}")
+    module, _, attribute = BACKENDS[name].partition(":")
+    backend: Backend = getattr(importlib.import_module(module), attribute)(**options)
+    return backend
 
 
-__all__ = ["Backend", "SandboxInfo", "SandboxSpec", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "SandboxInfo", "SandboxSpec", "SupportsPause", "get_backend"]

@@ -2,28 +2,39 @@
 
 A backend creates, finds, lists and kills sandboxes and hands back a URL and a token.
 Actions never pass through it: the SDK talks to the sandbox's control server directly,
-so every backend runs the same code path.
+so every backend runs the same code path. A platform that cannot run our server hands
+the SDK a transport that answers the server's requests (``transport()``) instead.
+
+Optional capabilities are protocols of their own (``SupportsPause``), which the SDK
+checks with ``isinstance``; a backend without one gets a CapabilityError naming it.
 """
 
 from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Annotated, Protocol, runtime_checkable
+
+import httpx
+import pydantic
+from pydantic import Field
+
+ScreenSide = Annotated[int, Field(ge=64, le=8192)]
+MAX_SANDBOX_TIMEOUT = 30 * 24 * 3600.0
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=pydantic.ConfigDict(extra="forbid"))
 class SandboxSpec:
-    """What to create."""
+    """What to create; checked when made (a ValidationError names the field)."""
 
-    resolution: tuple[int, int] = (1280, 800)
-    timeout: float = 300.0
+    resolution: tuple[ScreenSide, ScreenSide] = (1280, 800)
+    timeout: Annotated[float, Field(gt=0, le=MAX_SANDBOX_TIMEOUT)] = 300.0
     """Seconds until the sandbox is killed, even if its creator has died."""
     metadata: dict[str, str] = field(default_factory=dict)
     envs: dict[str, str] = field(default_factory=dict)
     """Environment for the sandbox's processes, commands included."""
-    cpu: float | None = None
-    memory_mb: int | None = None
+    cpu: Annotated[float, Field(gt=0, le=64)] | None = None
+    memory_mb: Annotated[int, Field(ge=256, le=1024 * 1024)] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,17 +53,42 @@ class SandboxInfo:
         return f"SandboxInfo(sandbox_id={self.sandbox_id!r}, url={self.url!r}, backend={self.backend!r})"
 
 
+@runtime_checkable
 class Backend(Protocol):
+    """Lifecycle of sandboxes on one platform."""
+
     name: str
 
-    async def create(self, spec: SandboxSpec) -> SandboxInfo: ...
+    async def create(self, spec: SandboxSpec) -> SandboxInfo:
+        """Start a sandbox and return once it is ready."""
 
-    async def connect(self, sandbox_id: str) -> SandboxInfo: ...
+    async def connect(self, sandbox_id: str) -> SandboxInfo:
+        """Find a running sandbox; SandboxNotFoundError if there is none."""
 
-    async def list(self) -> builtins.list[SandboxInfo]: ...
+    async def list(self) -> builtins.list[SandboxInfo]:
+        """The platform's running deskbox sandboxes."""
 
-    async def kill(self, sandbox_id: str) -> None: ...
+    async def kill(self, sandbox_id: str) -> None:
+        """End a sandbox and free what it held; SandboxNotFoundError if there is none."""
 
-    async def set_timeout(self, sandbox_id: str, timeout: float) -> None: ...
+    async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
+        """End the sandbox ``timeout`` seconds from now instead."""
 
-    async def logs(self, sandbox_id: str) -> str: ...
+    async def logs(self, sandbox_id: str) -> str:
+        """The sandbox's own log (its supervisor's and server's output)."""
+
+    async def transport(self, info: SandboxInfo) -> httpx.AsyncBaseTransport | None:
+        """How the SDK reaches the sandbox: None for HTTP to ``info.url`` with its token,
+        or a transport that answers the control server's requests itself."""
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (clients, background work)."""
+
+
+@runtime_checkable
+class SupportsPause(Protocol):
+    """Freeze a sandbox, memory and all, and thaw it later."""
+
+    async def pause(self, sandbox_id: str) -> None: ...
+
+    async def resume(self, sandbox_id: str) -> SandboxInfo: ...

@@ -109,6 +109,9 @@ class DockerBackend:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def transport(self, info: SandboxInfo) -> httpx.AsyncBaseTransport | None:
+        return None  # HTTP to the sandbox's own server
+
     async def connect(self, sandbox_id: str) -> SandboxInfo:
         return await asyncio.to_thread(self._info_of, self._get(sandbox_id))
 

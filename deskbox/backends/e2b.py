@@ -22,17 +22,16 @@ import importlib
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
-from ..errors import AuthenticationError, BackendError, SandboxNotFoundError, TimeoutError
+from ..errors import AuthenticationError, BackendError, InvalidActionError, SandboxNotFoundError, TimeoutError
 from ._base import SandboxInfo, SandboxSpec
 
-if TYPE_CHECKING:
-    from ..client import AsyncSandbox
+T = TypeVar("T")
 
 DEFAULT_TEMPLATE = "deskbox-desktop"
 TEMPLATE_RESOLUTION = (1280, 800)
@@ -58,7 +57,7 @@ class E2BBackend:
         desktop_sdk: ModuleType | None = None,
     ) -> None:
         if mode not in ("template", "stock"):
-            raise ValueError(f"mode must be 'template' or 'stock', not {mode!r}")
+            raise InvalidActionError.at(("mode",), f"give 'template' or 'stock', not {mode!r}")
         self._sdk = sdk or _import("e2b")
         self._api_key = api_key or os.environ.get("E2B_API_KEY")
         if not self._api_key:
@@ -66,54 +65,68 @@ class E2BBackend:
         self.template = template
         self.mode = mode
         self._desktop_sdk = desktop_sdk
+        self._desktops: dict[str, Any] = {}
 
-    @property
-    def drives_sandboxes(self) -> bool:
-        """Stock mode has no deskbox server to hand a URL for: its sandboxes drive E2B."""
-        return self.mode == "stock"
+    # ---- stock mode: E2B's own desktop template, driven through e2b_desktop -------------
 
-    async def open_sandbox(self, spec: SandboxSpec) -> AsyncSandbox:
-        """Stock mode: a new sandbox from E2B's ``desktop`` template, driven by e2b_desktop."""
-        from .e2b_stock import StockDesktopSandbox
+    def _stock_sdk(self) -> ModuleType:
+        if self._desktop_sdk is None:
+            self._desktop_sdk = _import("e2b_desktop")
+        return self._desktop_sdk
 
-        desktop_sdk = self._desktop_sdk or _import("e2b_desktop")
+    async def _stock_call(self, doing: str, sandbox_id: str | None, work: Callable[[], T]) -> T:
+        async with self._translated(doing, sandbox_id):
+            return await asyncio.to_thread(work)
+
+    async def _stock_desktop(self, sandbox_id: str) -> Any:
+        """The e2b_desktop sandbox object, connected once per backend."""
+        desktop = self._desktops.get(sandbox_id)
+        if desktop is None:
+            sdk = self._stock_sdk()
+            desktop = await self._stock_call(
+                f"connect to sandbox {sandbox_id}",
+                sandbox_id,
+                lambda: sdk.Sandbox.connect(sandbox_id, api_key=self._api_key),
+            )
+            self._desktops[sandbox_id] = desktop
+        return desktop
+
+    async def _stock_create(self, spec: SandboxSpec) -> SandboxInfo:
+        sdk = self._stock_sdk()
         metadata = {**spec.metadata, LABEL: "stock"}
-        async with self._translated("create a stock desktop sandbox"):
-            desktop = await asyncio.to_thread(
-                lambda: desktop_sdk.Sandbox.create(
-                    resolution=tuple(spec.resolution),
-                    timeout=max(1, int(spec.timeout)),
-                    metadata=metadata,
-                    envs=dict(spec.envs),
-                    api_key=self._api_key,
-                )
-            )
-        info = SandboxInfo(
-            sandbox_id=desktop.sandbox_id,
-            url="",
-            token="",
-            backend="e2b-stock",
-            metadata=dict(spec.metadata),
-            deadline=time.time() + spec.timeout,
+        desktop = await self._stock_call(
+            "create a stock desktop sandbox",
+            None,
+            lambda: sdk.Sandbox.create(
+                resolution=tuple(spec.resolution),
+                timeout=max(1, int(spec.timeout)),
+                metadata=metadata,
+                envs=dict(spec.envs),
+                api_key=self._api_key,
+            ),
         )
-        return StockDesktopSandbox(info, self, desktop, self._sdk)
+        self._desktops[desktop.sandbox_id] = desktop
+        return _stock_info(desktop.sandbox_id, metadata, time.time() + spec.timeout)
 
-    async def open_connected(self, sandbox_id: str) -> AsyncSandbox:
-        from .e2b_stock import StockDesktopSandbox
+    async def transport(self, info: SandboxInfo) -> httpx.AsyncBaseTransport | None:
+        """Template mode: HTTP to our server. Stock mode: the transport that answers our
+        server's requests with e2b_desktop commands."""
+        if self.mode == "template":
+            return None
+        from ..transports.e2b_stock import StockTransport
 
-        desktop_sdk = self._desktop_sdk or _import("e2b_desktop")
-        async with self._translated(f"connect to sandbox {sandbox_id}", sandbox_id):
-            desktop = await asyncio.to_thread(
-                lambda: desktop_sdk.Sandbox.connect(sandbox_id, api_key=self._api_key)
-            )
-        info = SandboxInfo(sandbox_id=sandbox_id, url="", token="", backend="e2b-stock")
-        return StockDesktopSandbox(info, self, desktop, self._sdk)
+        return StockTransport(await self._stock_desktop(info.sandbox_id), self._sdk)
+
+    async def aclose(self) -> None:
+        self._desktops.clear()
 
     @property
     def _cls(self) -> Any:
         return self._sdk.AsyncSandbox
 
     async def create(self, spec: SandboxSpec) -> SandboxInfo:
+        if self.mode == "stock":
+            return await self._stock_create(spec)
         token = secrets.token_urlsafe(24)
         # The token rides in E2B's metadata so connect() can find it again; only holders
         # of the E2B key can read it, and they can already do anything to the sandbox.
@@ -156,6 +169,9 @@ class E2BBackend:
         )
 
     async def connect(self, sandbox_id: str) -> SandboxInfo:
+        if self.mode == "stock":
+            await self._stock_desktop(sandbox_id)
+            return _stock_info(sandbox_id, {}, None)
         async with self._translated(f"connect to sandbox {sandbox_id}", sandbox_id):
             sandbox = await self._cls.connect(sandbox_id, api_key=self._api_key)
             details = await sandbox.get_info()
@@ -166,6 +182,8 @@ class E2BBackend:
         return self._info(sandbox, token, metadata, None, getattr(details, "end_at", None))
 
     async def list(self) -> builtins.list[SandboxInfo]:
+        if self.mode == "stock":
+            return await self._stock_list()
         found: builtins.list[SandboxInfo] = []
         async with self._translated("list sandboxes"):
             query = self._sdk.SandboxQuery(metadata={LABEL: "1"})
@@ -188,30 +206,70 @@ class E2BBackend:
         return found
 
     async def kill(self, sandbox_id: str) -> None:
+        if self.mode == "stock":
+            desktop = await self._stock_desktop(sandbox_id)
+            self._desktops.pop(sandbox_id, None)
+            killed = await self._stock_call(f"kill sandbox {sandbox_id}", sandbox_id, desktop.kill)
+            if killed is False:
+                raise SandboxNotFoundError(f"no E2B sandbox {sandbox_id!r}")
+            return
         async with self._translated(f"kill sandbox {sandbox_id}", sandbox_id):
             killed = await self._cls.kill(sandbox_id, api_key=self._api_key)
         if killed is False:
             raise SandboxNotFoundError(f"no E2B sandbox {sandbox_id!r}")
 
     async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
+        if self.mode == "stock":
+            desktop = await self._stock_desktop(sandbox_id)
+            seconds = max(1, int(timeout))
+            await self._stock_call(
+                f"set the timeout of sandbox {sandbox_id}", sandbox_id, lambda: desktop.set_timeout(seconds)
+            )
+            return
         async with self._translated(f"set the timeout of sandbox {sandbox_id}", sandbox_id):
             await self._cls.set_timeout(sandbox_id, max(1, int(timeout)), api_key=self._api_key)
 
     async def pause(self, sandbox_id: str) -> None:
         """Freeze the sandbox (memory and disk kept, no charge for CPU); connect() resumes it."""
+        self._refuse_in_stock("pause")
         async with self._translated(f"pause sandbox {sandbox_id}", sandbox_id):
             await self._cls.pause(sandbox_id, api_key=self._api_key)
 
     async def resume(self, sandbox_id: str) -> SandboxInfo:
+        self._refuse_in_stock("resume")
         return await self.connect(sandbox_id)
 
     async def logs(self, sandbox_id: str) -> str:
+        self._refuse_in_stock("logs (the stock template runs no deskbox server)")
         async with self._translated(f"read the logs of sandbox {sandbox_id}", sandbox_id):
             sandbox = await self._cls.connect(sandbox_id, api_key=self._api_key)
             result = await sandbox.commands.run("cat /tmp/deskbox/*.log 2>/dev/null || true")
         return str(result.stdout)
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _refuse_in_stock(self, what: str) -> None:
+        if self.mode == "stock":
+            from ..transports.e2b_stock import refuse
+
+            raise refuse(what)
+
+    async def _stock_list(self) -> builtins.list[SandboxInfo]:
+        sdk = self._stock_sdk()
+        query = self._sdk.SandboxQuery(metadata={LABEL: "stock"})
+
+        def listing() -> builtins.list[Any]:
+            paginator = sdk.Sandbox.list(query=query, api_key=self._api_key)
+            items: builtins.list[Any] = []
+            while paginator.has_next:
+                items += paginator.next_items()
+            return items
+
+        found = await self._stock_call("list sandboxes", None, listing)
+        return [
+            _stock_info(d.sandbox_id, dict(d.metadata or {}), _timestamp(getattr(d, "end_at", None)))
+            for d in found
+        ]
 
     def _host(self, sandbox_id: str, domain: str | None) -> str:
         config = self._sdk.ConnectionConfig(api_key=self._api_key)
@@ -245,6 +303,18 @@ class E2BBackend:
             raise TimeoutError(f"cannot {doing}: E2B timed out ({exc})") from exc
         except exceptions.SandboxException as exc:
             raise BackendError(f"cannot {doing}: {exc}") from exc
+
+
+def _stock_info(sandbox_id: str, metadata: dict[str, str], deadline: float | None) -> SandboxInfo:
+    # No server, no URL: requests go through the stock transport, which needs no token.
+    return SandboxInfo(
+        sandbox_id=sandbox_id,
+        url=f"http://{sandbox_id}.e2b-stock.invalid",
+        token="",
+        backend="e2b",
+        metadata=_public(metadata),
+        deadline=deadline,
+    )
 
 
 def _import(package: str) -> ModuleType:

@@ -134,6 +134,12 @@ class LocalBackend:
             raise
         return info
 
+    async def transport(self, info: SandboxInfo) -> httpx.AsyncBaseTransport | None:
+        return None  # HTTP to the sandbox's own server
+
+    async def aclose(self) -> None:
+        """Nothing held between calls."""
+
     async def connect(self, sandbox_id: str) -> SandboxInfo:
         record = self._read(sandbox_id)
         if not _alive(int(record["pid"])):  # type: ignore[call-overload]

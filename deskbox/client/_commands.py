@@ -7,10 +7,13 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
+from pydantic import ValidationError
+
 from .. import errors
-from ..models import CommandRequest
+from ..models import CommandRequest, ProcessInfo, ProcessOutput
 from ..models import CommandResult as _ServerResult
-from ._transport import Transport
+from ._connection import Connection
+from ._validation import checked
 
 OutputCallback = Callable[[str], Any]
 OutputChunk = tuple[Literal["stdout", "stderr"], str]
@@ -42,8 +45,13 @@ def _check(result: CommandResult, cmd: str | list[str], check: bool) -> CommandR
 class AsyncCommandHandle:
     """A background command: wait for it, kill it, read its output."""
 
-    def __init__(self, transport: Transport, process_id: str, pid: int, cmd: str | list[str]) -> None:
-        self._transport = transport
+    id: str
+    """The server's id for the process."""
+    pid: int
+    cmd: str | list[str]
+
+    def __init__(self, connection: Connection, process_id: str, pid: int, cmd: str | list[str]) -> None:
+        self._connection = connection
         self.id = process_id
         self.pid = pid
         self.cmd = cmd
@@ -52,63 +60,74 @@ class AsyncCommandHandle:
     def __repr__(self) -> str:
         return f"AsyncCommandHandle(id={self.id!r}, pid={self.pid}, cmd={self.cmd!r})"
 
+    @checked
     async def output(self) -> tuple[str, str]:
         """Everything the command has written so far: (stdout, stderr)."""
-        body = await self._transport.json("GET", f"/processes/{self.id}/output")
-        return body["stdout"], body["stderr"]
+        body = ProcessOutput.model_validate(
+            await self._connection.json("GET", f"/processes/{self.id}/output")
+        )
+        return body.stdout, body.stderr
 
+    async def _info(self) -> ProcessInfo:
+        return ProcessInfo.model_validate(await self._connection.json("GET", f"/processes/{self.id}"))
+
+    @checked
     async def is_running(self) -> bool:
-        return bool((await self._transport.json("GET", f"/processes/{self.id}"))["running"])
+        return (await self._info()).running
 
+    @checked
     async def wait(self, timeout: float | None = None, check: bool = True) -> CommandResult:
         """Wait for the end (up to ``timeout`` s); raises CommandExitError on a non-zero exit."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             remaining = 30.0 if deadline is None else max(0.0, min(30.0, deadline - loop.time()))
-            body = await self._transport.json(
-                "GET", f"/processes/{self.id}/output", params={"wait": remaining}, timeout=remaining + 10
+            body = ProcessOutput.model_validate(
+                await self._connection.json(
+                    "GET", f"/processes/{self.id}/output", params={"wait": remaining}, timeout=remaining + 10
+                )
             )
-            if not body["running"]:
+            if not body.running:
                 break
             if deadline is not None and loop.time() >= deadline:
                 raise errors.TimeoutError(f"command still running after {timeout} s: {self.cmd!r}")
         if self._follower is not None:
             await self._follower
-        info = await self._transport.json("GET", f"/processes/{self.id}")
-        result = CommandResult(
-            body["stdout"], body["stderr"], int(body["exit_code"]), bool(info["timed_out"])
-        )
+        info = await self._info()
+        exit_code = -1 if body.exit_code is None else body.exit_code
+        result = CommandResult(body.stdout, body.stderr, exit_code, info.timed_out)
         return _check(result, self.cmd, check)
 
     async def stream(self) -> AsyncGenerator[OutputChunk, None]:
         """The command's output as it arrives, from its first byte: ``("stdout", text)`` or
         ``("stderr", text)`` pairs, ending when the command does."""
-        async for event, data in self._transport.events(f"/processes/{self.id}/stream"):
+        async for event, data in self._connection.events(f"/processes/{self.id}/stream"):
             if event == "stdout":
                 yield "stdout", data
             elif event == "stderr":
                 yield "stderr", data
 
+    @checked
     async def send_stdin(self, data: str) -> None:
         """Write to the command's input (it must have been started with ``open_stdin=True``)."""
-        await self._transport.request("POST", f"/processes/{self.id}/stdin", json_body={"data": data})
+        await self._connection.request("POST", f"/processes/{self.id}/stdin", json_body={"data": data})
 
+    @checked
     async def close_stdin(self) -> None:
         """Close the command's input, so it reads end-of-file."""
-        await self._transport.request("POST", f"/processes/{self.id}/stdin", json_body={"close": True})
+        await self._connection.request("POST", f"/processes/{self.id}/stdin", json_body={"close": True})
 
+    @checked
     async def kill(self) -> bool:
         """Kill the command's whole process group; False if it had already ended."""
         running = await self.is_running()
-        await self._transport.json("POST", f"/processes/{self.id}/signal", json_body={"signal": "KILL"})
+        await self._connection.json("POST", f"/processes/{self.id}/signal", json_body={"signal": "KILL"})
         return running
 
 
 class AsyncCommands:
-    def __init__(self, transport: Transport, envs: dict[str, str] | None = None) -> None:
-        self._transport = transport
-        self._envs = envs or {}
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def _request(
         self,
@@ -120,15 +139,18 @@ class AsyncCommands:
         stdin: str | None,
         open_stdin: bool = False,
     ) -> dict[str, Any]:
-        request = CommandRequest(
-            cmd=cmd,
-            timeout=timeout,
-            env={**self._envs, **(envs or {})},
-            cwd=cwd,
-            user=user,
-            stdin=stdin,
-            open_stdin=open_stdin,
-        )
+        try:
+            request = CommandRequest(
+                cmd=cmd,
+                timeout=timeout,
+                env=envs or {},
+                cwd=cwd,
+                user=user,
+                stdin=stdin,
+                open_stdin=open_stdin,
+            )
+        except ValidationError as exc:
+            raise errors.InvalidActionError.from_validation(exc, ("body",)) from None
         return request.model_dump(exclude_none=True)
 
     @overload
@@ -164,6 +186,24 @@ class AsyncCommands:
         check: bool = True,
     ) -> AsyncCommandHandle: ...
 
+    @overload
+    async def run(
+        self,
+        cmd: str | list[str],
+        background: bool,
+        *,
+        timeout: float | None = 60,
+        envs: dict[str, str] | None = None,
+        cwd: str | None = None,
+        user: str | None = None,
+        stdin: str | None = None,
+        open_stdin: bool = False,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+        check: bool = True,
+    ) -> CommandResult | AsyncCommandHandle: ...
+
+    @checked
     async def run(
         self,
         cmd: str | list[str],
@@ -186,23 +226,29 @@ class AsyncCommands:
         ``on_stdout``/``on_stderr`` receive output as it arrives, in either mode.
         ``open_stdin=True`` (background only) keeps the input open for ``handle.send_stdin``.
         """
+        if open_stdin and not background:
+            raise errors.InvalidActionError.at(
+                ("open_stdin",), "only a background command keeps its input open"
+            )
         body = self._request(cmd, timeout, envs, cwd, user, stdin, open_stdin)
         if background:
-            started = await self._transport.json("POST", "/processes", json_body=body)
-            handle = AsyncCommandHandle(self._transport, started["id"], started["pid"], cmd)
+            started = ProcessInfo.model_validate(
+                await self._connection.json("POST", "/processes", json_body=body)
+            )
+            handle = AsyncCommandHandle(self._connection, started.id, started.pid, cmd)
             if on_stdout is not None or on_stderr is not None:
                 handle._follower = asyncio.create_task(
-                    _deliver(self._transport.events(f"/processes/{handle.id}/stream"), on_stdout, on_stderr)
+                    _deliver(self._connection.events(f"/processes/{handle.id}/stream"), on_stdout, on_stderr)
                 )
             return handle
         if on_stdout is None and on_stderr is None:
             raw = _ServerResult.model_validate(
-                await self._transport.json("POST", "/shell/run", json_body=body)
+                await self._connection.json("POST", "/shell/run", json_body=body)
             )
             return _check(
                 CommandResult(raw.stdout, raw.stderr, raw.exit_code, raw.timed_out, raw.duration), cmd, check
             )
-        outcome = await _deliver(self._transport.events("/shell/stream", body), on_stdout, on_stderr)
+        outcome = await _deliver(self._connection.events("/shell/stream", body), on_stdout, on_stderr)
         return _check(outcome, cmd, check)
 
 

@@ -1,15 +1,22 @@
-"""AsyncSandbox: one sandbox, driven over HTTP. The method names follow e2b_desktop.Sandbox."""
+"""AsyncSandbox: one sandbox, driven through its connection. The method names follow
+e2b_desktop.Sandbox.
+
+Every backend, E2B's stock template included, is driven by this one class: a backend
+only says where the sandbox is and which transport reaches it.
+"""
 
 from __future__ import annotations
 
 import builtins
 from types import TracebackType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+import httpx
+from pydantic import SkipValidation, TypeAdapter, ValidationError
 
 from .. import errors
 from ..actions import (
     Action,
-    ActionRequest,
     ActionResponse,
     Batch,
     Click,
@@ -22,49 +29,90 @@ from ..actions import (
     MouseUp,
     Move,
     Point,
-    Scroll,
+    ScrollDirection,
     Type,
+    Wait,
+    build,
+    parse_request,
+    scroll_motion,
 )
-from ..backends import Backend, SandboxInfo, SandboxSpec, get_backend
-from ..models import Window
+from ..actions import Scroll as ScrollAction
+from ..backends import Backend, SandboxInfo, SandboxSpec, SupportsPause, get_backend
+from ..models import ActiveWindow, ClipboardContent, HistoryMoved, Size, Window, WindowTitle
 from ._commands import AsyncCommands
+from ._connection import Connection
 from ._files import AsyncFiles
-from ._transport import Transport
+from ._validation import checked
 
-ScrollDirection = Literal["up", "down", "left", "right"]
+ActionInput = Annotated[
+    Action | Batch | builtins.list[Action] | dict[str, Any] | builtins.list[dict[str, Any]], SkipValidation
+]
+"""One action, a Batch, or a list run as one batch; models or their JSON form (dicts)."""
+_TARGETS = TypeAdapter(builtins.list[dict[str, Any]])
 
 
 class AsyncStream:
     """``sandbox.stream``: the live viewer."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def start(self) -> None:
         """The viewer is always running; kept for e2b_desktop compatibility."""
 
+    @checked
     async def get_url(self, view_only: bool = False) -> str:
         """A one-time viewer URL (valid 60 s). Safe to hand out: it carries no token."""
-        ticket = await self._transport.json("POST", "/viewer/tickets", json_body={"view_only": view_only})
+        ticket = await self._connection.json("POST", "/viewer/tickets", json_body={"view_only": view_only})
         return str(ticket["url"])
 
 
+def _spec(**fields: Any) -> SandboxSpec:
+    try:
+        return SandboxSpec(**fields)
+    except ValidationError as exc:
+        raise errors.InvalidActionError.from_validation(exc) from None
+
+
+def _chosen(backend: str | Backend, options: dict[str, Any]) -> tuple[Backend, bool]:
+    """The backend, and whether the SDK made it (and so closes it)."""
+    try:
+        return get_backend(backend, **options), isinstance(backend, str)
+    except TypeError as exc:
+        raise errors.InvalidActionError(f"backend {backend!r}: {exc}") from exc
+
+
+def _window(window_id: int | str) -> int:
+    if isinstance(window_id, int) or window_id.isdigit():
+        return int(window_id)
+    raise errors.InvalidActionError.at(("window_id",), f"a window id is a number, not {window_id!r}")
+
+
 class AsyncSandbox:
-    """A desktop sandbox. Create one with ``await AsyncSandbox.create()``."""
+    """A desktop sandbox. Create one with ``create()``; it is killed at its timeout."""
+
+    info: SandboxInfo
+    commands: AsyncCommands
+    files: AsyncFiles
+    stream: AsyncStream
 
     def __init__(
         self,
         info: SandboxInfo,
         backend: Backend | None = None,
-        envs: dict[str, str] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
         request_timeout: float | None = None,
+        owns_backend: bool = False,
     ) -> None:
+        """Use ``create`` or ``connect``; this wraps a sandbox a backend has found."""
         self.info = info
         self._backend = backend
-        self._transport = Transport(info.url, info.token, request_timeout)
-        self.commands = AsyncCommands(self._transport, envs)
-        self.files = AsyncFiles(self._transport)
-        self.stream = AsyncStream(self._transport)
+        self._owns_backend = owns_backend
+        self._connection = Connection(info.url, info.token, request_timeout, transport)
+        self.commands = AsyncCommands(self._connection)
+        self.files = AsyncFiles(self._connection)
+        self.stream = AsyncStream(self._connection)
 
     def __repr__(self) -> str:
         return f"AsyncSandbox(sandbox_id={self.sandbox_id!r}, url={self.url!r})"
@@ -80,6 +128,7 @@ class AsyncSandbox:
     # ---- lifecycle ----------------------------------------------------------------------
 
     @classmethod
+    @checked
     async def create(
         cls,
         *,
@@ -94,8 +143,7 @@ class AsyncSandbox:
         **backend_options: Any,
     ) -> AsyncSandbox:
         """Start a sandbox and wait until every part of it is ready."""
-        chosen = get_backend(backend, **backend_options)
-        spec = SandboxSpec(
+        spec = _spec(
             resolution=resolution,
             timeout=timeout,
             metadata=metadata or {},
@@ -103,13 +151,18 @@ class AsyncSandbox:
             cpu=cpu,
             memory_mb=memory_mb,
         )
-        if getattr(chosen, "drives_sandboxes", False):  # e2b stock mode: no deskbox server
-            sandbox: AsyncSandbox = await chosen.open_sandbox(spec)  # type: ignore[attr-defined]
-            return sandbox
-        info = await chosen.create(spec)
-        return cls(info, chosen, request_timeout=request_timeout)
+        chosen, owned = _chosen(backend, backend_options)
+        try:
+            info = await chosen.create(spec)
+            transport = await chosen.transport(info)
+        except BaseException:
+            if owned:
+                await chosen.aclose()
+            raise
+        return cls(info, chosen, transport=transport, request_timeout=request_timeout, owns_backend=owned)
 
     @classmethod
+    @checked
     async def connect(
         cls,
         sandbox_id: str | None = None,
@@ -122,44 +175,86 @@ class AsyncSandbox:
         """Attach to a running sandbox, by id through its backend, or by URL and token."""
         if url is not None:
             if token is None:
-                raise ValueError("connect by URL needs the token too")
+                raise errors.InvalidActionError.at(("token",), "connect by URL needs the token too")
             return cls(SandboxInfo(sandbox_id=sandbox_id or url, url=url, token=token, backend="url"))
         if sandbox_id is None:
-            raise ValueError("give a sandbox_id, or a url and token")
-        chosen = get_backend(backend, **backend_options)
-        if getattr(chosen, "drives_sandboxes", False):
-            connected: AsyncSandbox = await chosen.open_connected(sandbox_id)  # type: ignore[attr-defined]
-            return connected
-        return cls(await chosen.connect(sandbox_id), chosen)
+            raise errors.InvalidActionError.at(("sandbox_id",), "give a sandbox_id, or a url and token")
+        chosen, owned = _chosen(backend, backend_options)
+        try:
+            info = await chosen.connect(sandbox_id)
+            transport = await chosen.transport(info)
+        except BaseException:
+            if owned:
+                await chosen.aclose()
+            raise
+        return cls(info, chosen, transport=transport, owns_backend=owned)
 
     @staticmethod
+    @checked
     async def list(backend: str | Backend = "docker", **backend_options: Any) -> builtins.list[SandboxInfo]:
-        return await get_backend(backend, **backend_options).list()
+        """The backend's running sandboxes."""
+        chosen, owned = _chosen(backend, backend_options)
+        try:
+            return await chosen.list()
+        finally:
+            if owned:
+                await chosen.aclose()
+
+    def _lifecycle(self, what: str) -> Backend:
+        if self._backend is None:
+            raise errors.CapabilityError(
+                f"{what} needs a sandbox created or connected through a backend, not by URL",
+                capability=what,
+            )
+        return self._backend
 
     async def kill(self) -> None:
         """End the sandbox and free everything it held."""
-        await self._transport.aclose()
-        if self._backend is not None:
-            await self._backend.kill(self.sandbox_id)
+        backend = self._lifecycle("kill")
+        await self._connection.aclose()
+        try:
+            await backend.kill(self.sandbox_id)
+        finally:
+            await self._release_backend()
 
+    @checked
     async def set_timeout(self, timeout: float) -> None:
         """Kill the sandbox ``timeout`` seconds from now instead of at its current deadline."""
-        if self._backend is None:
-            raise ValueError("set_timeout needs a sandbox created or connected through a backend")
-        await self._backend.set_timeout(self.sandbox_id, timeout)
+        _spec(timeout=timeout)
+        await self._lifecycle("set_timeout").set_timeout(self.sandbox_id, timeout)
+
+    def _pausable(self, what: str) -> SupportsPause:
+        backend = self._lifecycle(what)
+        if not isinstance(backend, SupportsPause):
+            raise errors.CapabilityError(
+                f"the {backend.name} backend cannot {what} a sandbox", capability=what
+            )
+        return backend
 
     async def pause(self) -> None:
-        """Freeze the sandbox where the backend can (e2b); ``connect(id)`` resumes it."""
-        pause = getattr(self._backend, "pause", None)
-        if pause is None:
-            name = self._backend.name if self._backend is not None else "url"
-            raise errors.BackendError(f"the {name} backend cannot pause a sandbox")
-        await self._transport.aclose()
-        await pause(self.sandbox_id)
+        """Freeze the sandbox where the backend can; ``resume()`` or ``connect(id)`` thaws it."""
+        await self._pausable("pause").pause(self.sandbox_id)
+        await self._connection.aclose()
+
+    async def resume(self) -> None:
+        """Thaw a paused sandbox and reconnect to it."""
+        self.info = await self._pausable("resume").resume(self.sandbox_id)
+        transport = await self._lifecycle("resume").transport(self.info)
+        self._connection.reopen(self.info.url, self.info.token, transport)
+
+    async def logs(self) -> str:
+        """The sandbox's own log, from its backend."""
+        return await self._lifecycle("logs").logs(self.sandbox_id)
 
     async def close(self) -> None:
         """Close the connection but leave the sandbox running."""
-        await self._transport.aclose()
+        await self._connection.aclose()
+        await self._release_backend()
+
+    async def _release_backend(self) -> None:
+        if self._owns_backend and self._backend is not None:
+            self._owns_backend = False
+            await self._backend.aclose()
 
     async def __aenter__(self) -> AsyncSandbox:
         return self
@@ -171,30 +266,33 @@ class AsyncSandbox:
 
     # ---- raw actions --------------------------------------------------------------------
 
+    @checked
     async def act(
         self,
-        action: Action | Batch | builtins.list[Action],
+        action: ActionInput,
         *,
         screenshot_after: bool = False,
         settle: float = 0.0,
         **screenshot_options: Any,
     ) -> ActionResponse:
-        """Run schema actions directly: one, a Batch, or a list (sent as one batch).
+        """Run schema actions directly: one, a Batch, or a list (sent as one batch), as
+        models or their JSON form.
 
         With ``screenshot_after``, the response carries the screen after them; ``settle``
         waits up to that many seconds for the screen to stop changing first.
         """
-        request: ActionRequest = Batch(actions=action) if isinstance(action, list) else action
+        request = parse_request(action)
         params = (
             {"screenshot_after": True, "settle": settle, **screenshot_options} if screenshot_after else None
         )
-        body = await self._transport.json(
+        body = await self._connection.json(
             "POST", "/actions", json_body=request.model_dump(mode="json"), params=params
         )
         return ActionResponse.model_validate(body)
 
     # ---- screen and pointer -------------------------------------------------------------
 
+    @checked
     async def screenshot(
         self,
         format: ImageFormat | Literal["bytes"] = "png",
@@ -203,137 +301,180 @@ class AsyncSandbox:
         width: int | None = None,
         height: int | None = None,
         settle: float = 0.0,
+        cursor: bool = False,
     ) -> bytes:
         """The screen as image bytes (e2b_desktop's ``format="bytes"`` means PNG).
 
-        ``settle`` waits up to that many seconds for the screen to stop changing.
+        ``settle`` waits up to that many seconds for the screen to stop changing;
+        ``cursor`` draws the pointer in.
         """
         fmt = "png" if format == "bytes" else format
-        params = {"format": fmt, "quality": quality, "width": width, "height": height, "settle": settle}
-        response = await self._transport.request("GET", "/screenshot", params=params)
+        params = {
+            "format": fmt,
+            "quality": quality,
+            "width": width,
+            "height": height,
+            "settle": settle,
+            "cursor": cursor or None,
+        }
+        response = await self._connection.request("GET", "/screenshot", params=params)
         return response.content
 
     async def _do(self, action: Action) -> None:
         """Send one action; the convenience methods need no result, so none is parsed."""
-        await self._transport.request("POST", "/actions", json_body=action.model_dump(mode="json"))
+        await self._connection.request("POST", "/actions", json_body=action.model_dump(mode="json"))
 
     async def _click(self, button: MouseButton, x: int | None, y: int | None, count: int = 1) -> None:
-        await self._do(Click(button=button, x=x, y=y, count=count))
+        await self._do(build(Click, button=button, x=x, y=y, count=count))
 
+    @checked
     async def left_click(self, x: int | None = None, y: int | None = None) -> None:
         await self._click("left", x, y)
 
+    @checked
     async def right_click(self, x: int | None = None, y: int | None = None) -> None:
         await self._click("right", x, y)
 
+    @checked
     async def middle_click(self, x: int | None = None, y: int | None = None) -> None:
         await self._click("middle", x, y)
 
+    @checked
     async def double_click(self, x: int | None = None, y: int | None = None) -> None:
         await self._click("left", x, y, count=2)
 
+    @checked
     async def triple_click(self, x: int | None = None, y: int | None = None) -> None:
         await self._click("left", x, y, count=3)
 
+    @checked
     async def move_mouse(self, x: int, y: int) -> None:
-        await self._do(Move(x=x, y=y))
+        await self._do(build(Move, x=x, y=y))
 
+    @checked
     async def mouse_press(self, button: MouseButton = "left") -> None:
-        await self._do(MouseDown(button=button))
+        await self._do(build(MouseDown, button=button))
 
+    @checked
     async def mouse_release(self, button: MouseButton = "left") -> None:
-        await self._do(MouseUp(button=button))
+        await self._do(build(MouseUp, button=button))
 
+    @checked
     async def drag(self, fr: tuple[int, int], to: tuple[int, int]) -> None:
-        await self._do(Drag(path=[Point(x=fr[0], y=fr[1]), Point(x=to[0], y=to[1])]))
+        await self._do(build(Drag, path=[{"x": fr[0], "y": fr[1]}, {"x": to[0], "y": to[1]}]))
 
+    @checked
     async def scroll(
         self, direction: ScrollDirection = "down", amount: int = 1, x: int | None = None, y: int | None = None
     ) -> None:
-        dx = {"left": -amount, "right": amount}.get(direction, 0)
-        dy = {"up": -amount, "down": amount}.get(direction, 0)
-        await self._do(Scroll(dx=dx, dy=dy, x=x, y=y))
+        await self._do(build(ScrollAction, x=x, y=y, **scroll_motion(direction, amount)))
 
     # ---- keyboard -----------------------------------------------------------------------
 
+    @checked
     async def write(
         self, text: str, *, chunk_size: int | None = None, delay_in_ms: int | None = None
     ) -> None:
         """Type any Unicode text. ``chunk_size``/``delay_in_ms`` are accepted for
         e2b_desktop compatibility and ignored: typing needs neither here."""
-        await self._do(Type(text=text))
+        await self._do(build(Type, text=text))
 
+    @checked
     async def press(self, key: str | builtins.list[str]) -> None:
         """Press keys together: "enter", "ctrl+c" or ["ctrl", "c"]."""
-        await self._do(Key(keys=key))  # type: ignore[arg-type]
+        await self._do(build(Key, keys=key))
 
+    @checked
     async def hold_key(self, key: str | builtins.list[str], duration: float) -> None:
-        await self._do(HoldKey(keys=key, duration=duration))  # type: ignore[arg-type]
+        """Hold keys down for ``duration`` seconds, then release them."""
+        await self._do(build(HoldKey, keys=key, duration=duration))
 
     # ---- queries and desktop ------------------------------------------------------------
 
+    @checked
     async def get_cursor_position(self) -> tuple[int, int]:
-        body = await self._transport.json("GET", "/cursor")
-        return int(body["x"]), int(body["y"])
+        point = Point.model_validate(await self._connection.json("GET", "/cursor"))
+        return point.x, point.y
 
+    @checked
     async def get_screen_size(self) -> tuple[int, int]:
-        body = await self._transport.json("GET", "/screen")
-        return int(body["width"]), int(body["height"])
+        size = Size.model_validate(await self._connection.json("GET", "/screen"))
+        return size.width, size.height
 
+    @checked
     async def wait(self, ms: int) -> None:
-        await self._transport.json("POST", "/actions", json_body={"type": "wait", "duration": ms / 1000})
+        """Wait ``ms`` milliseconds in the sandbox (part of the action sequence)."""
+        await self._do(build(Wait, duration=ms / 1000))
 
+    @checked
     async def open(self, file_or_url: str) -> None:
-        await self._transport.json("POST", "/open", json_body={"target": file_or_url})
+        """Open a file or URL with the desktop's default application."""
+        await self._connection.json("POST", "/open", json_body={"target": file_or_url})
 
+    @checked
     async def launch(self, application: str | builtins.list[str], uri: str | None = None) -> int:
         """Start an application; returns its pid."""
-        command = [application] if isinstance(application, str) else list(application)
-        body = await self._transport.json(
+        command = [application] if isinstance(application, str) else builtins.list(application)
+        body = await self._connection.json(
             "POST", "/launch", json_body={"command": [*command, *([uri] if uri else [])]}
         )
         return int(body["pid"])
 
+    @checked
     async def list_windows(self) -> builtins.list[Window]:
-        return [Window.model_validate(w) for w in await self._transport.json("GET", "/windows")]
+        """Top-level windows with their titles; ``active`` marks the focused one."""
+        return [Window.model_validate(w) for w in await self._connection.json("GET", "/windows")]
 
+    @checked
     async def focus_window(self, window_id: int | str) -> None:
-        await self._transport.request("POST", f"/windows/{int(window_id)}/focus")
+        await self._connection.request("POST", f"/windows/{_window(window_id)}/focus")
 
+    @checked
     async def get_current_window_id(self) -> str:
-        active = [w for w in await self.list_windows() if w.active]
-        return str(active[0].id) if active else ""
+        """The focused window's id, or "" when no window has the focus."""
+        active = ActiveWindow.model_validate(await self._connection.json("GET", "/windows/active"))
+        return "" if active.id is None else str(active.id)
 
+    @checked
     async def get_application_windows(self, application: str) -> builtins.list[str]:
-        needle = application.lower()
-        return [str(w.id) for w in await self.list_windows() if needle in w.wm_class.lower()]
+        """The ids of an application's windows, by window class (e.g. "chromium")."""
+        found = await self._connection.json("GET", "/windows/search", params={"application": application})
+        return [str(window_id) for window_id in found]
 
+    @checked
     async def get_window_title(self, window_id: str | int) -> str:
-        for window in await self.list_windows():
-            if window.id == int(window_id):
-                return window.title
-        return ""
+        path = f"/windows/{_window(window_id)}/title"
+        return WindowTitle.model_validate(await self._connection.json("GET", path)).title
 
+    @checked
     async def navigate(self, url: str) -> None:
         """Open ``url`` in the desktop browser's active tab; returns once it has loaded."""
-        await self._transport.request("POST", "/browser/navigate", json_body={"url": url})
+        await self._connection.request("POST", "/browser/navigate", json_body={"url": url})
 
+    async def _history(self, delta: int) -> bool:
+        body = await self._connection.json("POST", "/browser/history", json_body={"delta": delta})
+        return HistoryMoved.model_validate(body).moved
+
+    @checked
     async def go_back(self) -> bool:
         """Back one page in the browser's active tab; False if there was none."""
-        return bool(
-            (await self._transport.json("POST", "/browser/history", json_body={"delta": -1}))["moved"]
-        )
+        return await self._history(-1)
 
+    @checked
     async def go_forward(self) -> bool:
-        return bool((await self._transport.json("POST", "/browser/history", json_body={"delta": 1}))["moved"])
+        """Forward one page in the browser's active tab; False if there was none."""
+        return await self._history(1)
 
+    @checked
     async def browser_tabs(self) -> builtins.list[dict[str, Any]]:
         """The desktop browser's open pages (id, title, url), the most recently active first."""
-        targets = await self._transport.json("GET", "/cdp/json/list")
+        targets = _TARGETS.validate_python(await self._connection.json("GET", "/cdp/json/list"))
         return [t for t in targets if t.get("type") == "page"]
 
+    @checked
     async def get_clipboard(self) -> str:
-        return str((await self._transport.json("GET", "/clipboard"))["text"])
+        return ClipboardContent.model_validate(await self._connection.json("GET", "/clipboard")).text
 
+    @checked
     async def set_clipboard(self, text: str) -> None:
-        await self._transport.json("PUT", "/clipboard", json_body={"text": text})
+        await self._connection.json("PUT", "/clipboard", json_body={"text": text})

@@ -1,27 +1,20 @@
 """Screen capture: a shared-memory grab on the X thread, encoding anywhere else.
 
-The grab (mss over XShmGetImage) is well under a millisecond and must run on the X
-thread; encoding takes milliseconds and runs on any thread, so input is never queued
-behind a PNG encoder. PNG is written with no row filter at zlib level 1, which is about
-four times faster than Pillow's default and about as small for screen content, and its
-deflate stream is made in parallel slices the way pigz does (zlib drops the GIL).
+The grab (mss over XShmGetImage) is much cheaper than encoding and must run on the X
+thread; encoding (``deskbox.imaging``) runs on any other thread, so input is never
+queued behind a PNG encoder.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import itertools
-import os
-import struct
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import mss
 from PIL import Image as PILImage
 
 from ..actions import ImageFormat, Region
+from ..imaging import Encoded, encode
 from .xthread import XThread
 
 
@@ -35,18 +28,6 @@ class Frame:
 
     def to_image(self) -> PILImage.Image:
         return PILImage.frombuffer("RGB", (self.width, self.height), self.bgra, "raw", "BGRX", 0, 1)
-
-
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    format: ImageFormat
-    width: int
-    height: int
-    data: bytes
-
-    @property
-    def media_type(self) -> str:
-        return f"image/{self.format}"
 
 
 class Grabber:
@@ -76,118 +57,8 @@ class Grabber:
         return Frame(shot.width, shot.height, shot.raw)  # mss hands out a fresh buffer
 
 
-def encode(frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, int] | None = None) -> Encoded:
-    """Encode a frame, resized to ``size`` if given."""
-    width, height = frame.width, frame.height
-    image = frame.to_image()
-    if size is not None and size != (width, height):
-        image = resize(image, size)
-        width, height = size
-    if fmt == "png":
-        return Encoded("png", width, height, fast_png(image.tobytes(), width, height))
-    buffer = io.BytesIO()
-    if fmt == "jpeg":
-        image.save(buffer, "JPEG", quality=quality)
-    else:
-        image.save(buffer, "WEBP", quality=quality, method=0)
-    return Encoded(fmt, width, height, buffer.getvalue())
-
-
-_SLICES = max(1, min(4, os.cpu_count() or 1))
-_slice_workers = ThreadPoolExecutor(max_workers=_SLICES, thread_name_prefix="deskbox-encode")
-"""Runs the parts of one resize or one deflate beside the calling thread, which does a
-part itself; callers are never workers of this pool, so a call cannot wait on itself."""
-_MIN_SLICE = 256 * 1024
-_MIN_BAND_ROWS = 64
-
-
-def resize(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
-    """A Lanczos resize (it keeps small UI text legible in scaled-down screenshots), done
-    in horizontal bands on several threads, as Pillow's resampling drops the GIL.
-
-    Each band is the same resize restricted to its rows through Pillow's ``box``, which
-    still reads the source pixels around the box, so the bands join into the image one
-    resize would make: exactly for the usual agent scalings, and otherwise but for a few
-    values that round one level the other way at a band's fractional edge.
-    """
-    width, height = size
-    bands = min(_SLICES, max(1, height // _MIN_BAND_ROWS))
-    lanczos = PILImage.Resampling.LANCZOS
-    if bands == 1:
-        return image.resize(size, lanczos)
-    rows_per_source_row = image.height / height
-    edges = [round(band * height / bands) for band in range(bands + 1)]
-
-    def band(top: int, bottom: int) -> PILImage.Image:
-        box = (0, top * rows_per_source_row, image.width, bottom * rows_per_source_row)
-        return image.resize((width, bottom - top), lanczos, box)
-
-    spans = list(itertools.pairwise(edges))
-    pending = [_slice_workers.submit(band, top, bottom) for top, bottom in spans[1:]]
-    parts = [band(*spans[0])] + [future.result() for future in pending]
-    joined = PILImage.new(image.mode, size)
-    for (top, _), part in zip(spans, parts, strict=True):
-        joined.paste(part, (0, top))
-    return joined
-
-
-def _deflate_slice(data: memoryview, level: int, last: bool) -> tuple[bytes, int]:
-    """Raw deflate of one slice, and the slice's Adler-32."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate, no header
-    # A sync flush ends the slice on a byte boundary with the stream still open, so the
-    # slices concatenate into one valid deflate stream.
-    body = compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-    return body, zlib.adler32(data)
-
-
-def adler32_combine(first: int, second: int, second_length: int) -> int:
-    """The Adler-32 of two buffers joined, from theirs (zlib's adler32_combine)."""
-    base = 65521
-    remainder = second_length % base
-    sum1 = first & 0xFFFF
-    sum2 = (remainder * sum1) % base
-    sum1 = (sum1 + (second & 0xFFFF) + base - 1) % base
-    sum2 = (sum2 + (first >> 16) + (second >> 16) + base - remainder) % base
-    return sum1 | (sum2 << 16)
-
-
-def parallel_zlib(data: bytes | bytearray, level: int = 1) -> bytes:
-    """``zlib.compress(data, level)``'s format, compressed in slices on several threads."""
-    slices = min(_SLICES, max(1, len(data) // _MIN_SLICE))
-    if slices == 1:
-        return zlib.compress(data, level)
-    view = memoryview(data)
-    step = -(-len(data) // slices)
-    bounds = [(start, min(start + step, len(data))) for start in range(0, len(data), step)]
-    pending = [
-        _slice_workers.submit(_deflate_slice, view[start:end], level, end == len(data))
-        for start, end in bounds[1:]
-    ]
-    parts = [_deflate_slice(view[bounds[0][0] : bounds[0][1]], level, False)]
-    parts += [future.result() for future in pending]
-    checksum = parts[0][1]
-    for (_, adler), (start, end) in zip(parts[1:], bounds[1:], strict=True):
-        checksum = adler32_combine(checksum, adler, end - start)
-    return b"".join([b"\x78\x01", *(body for body, _ in parts), struct.pack(">I", checksum)])
-
-
-def fast_png(rgb: bytes, width: int, height: int) -> bytes:
-    """A valid RGB PNG: filter type 0 on every row, zlib level 1."""
-    stride = width * 3
-    rows = bytearray((stride + 1) * height)
-    for row in range(height):
-        start = row * (stride + 1) + 1  # the byte before stays 0: "no filter"
-        rows[start : start + stride] = rgb[row * stride : (row + 1) * stride]
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            chunk(b"IHDR", header),
-            chunk(b"IDAT", parallel_zlib(rows, 1)),
-            chunk(b"IEND", b""),
-        )
-    )
+def encode_frame(
+    frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, int] | None = None
+) -> Encoded:
+    """Encode a grabbed frame, resized to ``size`` if given."""
+    return encode(frame.to_image(), fmt, quality, size)

@@ -1,9 +1,12 @@
-"""The Desktop: one X display and everything deskbox does on it."""
+"""The Desktop: one X display and everything deskbox does on it.
+
+It is an ``ActionTarget`` (``deskbox.dispatch``): the one dispatcher runs schema actions
+on it through the input primitives below, each one X round trip on the X thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import shutil
 import subprocess
@@ -11,12 +14,14 @@ import time
 from collections.abc import Sequence
 
 from .._process import wait_exit
-from ..actions import Image, ImageFormat, Region, ScreenshotOptions, target_size, zoom_size
+from ..actions import ImageFormat, MouseButton, Region, ScreenshotOptions, target_size, zoom_size
 from ..errors import DesktopUnavailableError, InvalidActionError
+from ..imaging import Encoded
 from ..models import Window
 from . import clipboard
-from .capture import Encoded, Frame, Grabber, encode
+from .capture import Frame, Grabber, encode_frame
 from .input import XInput
+from .keymap import KeyStroke
 from .shell import ProcessManager
 from .windows import Windows
 from .xthread import XThread
@@ -73,6 +78,42 @@ class Desktop:
     async def focus_window(self, window_id: int) -> None:
         await self.xthread.call(self.windows.focus, window_id)
 
+    # ---- input (the ActionTarget primitives) --------------------------------------------
+
+    async def move(self, x: int, y: int) -> None:
+        await self.xthread.call(self.input.move, x, y)
+
+    async def click(
+        self, x: int | None, y: int | None, button: MouseButton, count: int, modifiers: Sequence[str]
+    ) -> None:
+        await self.xthread.call(self.input.click, x, y, button, count, modifiers)
+
+    async def button(self, x: int | None, y: int | None, button: MouseButton, down: bool) -> None:
+        await self.xthread.call(self.input.button, x, y, button, down)
+
+    async def drag(
+        self, path: Sequence[tuple[int, int]], button: MouseButton, modifiers: Sequence[str]
+    ) -> None:
+        await self.xthread.call(self.input.drag, path, button, modifiers)
+
+    async def scroll(self, x: int | None, y: int | None, dx: int, dy: int, modifiers: Sequence[str]) -> None:
+        await self.xthread.call(self.input.scroll, x, y, dx, dy, modifiers)
+
+    async def chord(self, keys: Sequence[str], repeat: int) -> None:
+        await self.xthread.call(self.input.chord, keys, repeat)
+
+    async def key(self, key: str, down: bool) -> None:
+        await self.xthread.call(self.input.key, key, down)
+
+    async def press_chord(self, keys: Sequence[str]) -> list[KeyStroke]:
+        return await self.xthread.call(self.input.press_chord, keys)
+
+    async def release_chord(self, pressed: list[KeyStroke]) -> None:
+        await self.xthread.call(self.input.release_chord, pressed)
+
+    async def type_text(self, text: str) -> None:
+        await self.xthread.call(self.input.type_text, text)
+
     # ---- capture ------------------------------------------------------------------------
 
     async def grab(self, region: Region | None = None, cursor: bool = False) -> Frame:
@@ -107,7 +148,7 @@ class Desktop:
             frame.width, frame.height, to_width=options.width, to_height=options.height, scale=options.scale
         )
         # Encoding runs off the X thread so input is never queued behind it.
-        return await asyncio.to_thread(encode, frame, options.format, options.quality, size)
+        return await asyncio.to_thread(encode_frame, frame, options.format, options.quality, size)
 
     async def zoom(
         self, region: Region, width: int | None, height: int | None, fmt: ImageFormat, quality: int
@@ -115,7 +156,7 @@ class Desktop:
         """A region scaled up to fit the screen, or to the size asked for."""
         size = zoom_size(region, await self.screen_size(), width, height)
         frame = await self.grab(region)
-        return await asyncio.to_thread(encode, frame, fmt, quality, size)
+        return await asyncio.to_thread(encode_frame, frame, fmt, quality, size)
 
     # ---- clipboard, apps ----------------------------------------------------------------
 
@@ -167,12 +208,3 @@ class Desktop:
 
     async def launch(self, argv: Sequence[str]) -> int:
         return self._spawn(argv)
-
-
-def image_model(encoded: Encoded) -> Image:
-    return Image(
-        format=encoded.format,
-        width=encoded.width,
-        height=encoded.height,
-        data=base64.b64encode(encoded.data).decode("ascii"),
-    )

@@ -9,14 +9,13 @@ anything unexpected is logged and becomes a 500 that still has this shape.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import ActionFailedError, DeskboxError
+from ..errors import ActionFailedError, DeskboxError, InvalidActionError
 from ..models import ErrorBody, ErrorDetail, ErrorInfo
 
 log = logging.getLogger("deskbox.server")
@@ -28,27 +27,9 @@ def error_response(status: int, info: ErrorInfo, headers: dict[str, str] | None 
     )
 
 
-def _detail(error: dict[str, Any]) -> ErrorDetail:
-    loc = [part for part in error.get("loc", ()) if isinstance(part, str | int)]
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
-        loc.append("type")
-    if error.get("type") == "union_tag_not_found":
-        message = "missing 'type': name the action, e.g. \"click\""
-    return ErrorDetail(loc=loc, msg=message, type=str(error.get("type", "value_error")))
-
-
-def validation_message(details: list[ErrorDetail]) -> str:
-    parts = [f"{'.'.join(str(p) for p in d.loc) or 'body'}: {d.msg}" for d in details[:5]]
-    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
-    return "; ".join(parts) + more
-
-
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [_detail(error) for error in exc.errors()]
-    info = ErrorInfo(type="invalid_request", message=validation_message(details), details=details)
-    return error_response(422, info)
+    return await _on_deskbox_error(request, InvalidActionError.from_validation(exc))
 
 
 async def _on_deskbox_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,10 @@
-"""One contract, three backends: local processes, Docker, and E2B (through the stand-in,
-and against the real E2B as well when E2B_API_KEY is set).
+"""One contract, every backend: local processes, Docker, and E2B in both modes, the deskbox
+template and E2B's stock desktop (through the stand-ins, and against the real E2B as well
+when E2B_API_KEY is set).
 
-Every test here runs unchanged on each backend: a sandbox is created, driven, found,
-extended and killed, and each step is checked on its real effect.
+Every test here runs unchanged on each backend, through the same AsyncSandbox methods: a
+sandbox is created, driven, found, extended and killed, and each step is checked on its
+real effect. What stock mode cannot do, it refuses with UnsupportedInModeError naming it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from deskbox import AsyncSandbox, SandboxNotFoundError
+from deskbox import AsyncSandbox, SandboxNotFoundError, UnsupportedInModeError
 from deskbox.backends import Backend, get_backend
 from deskbox.backends.e2b import E2BBackend
-from tests import e2b_standin
+from harness import e2b_cloud, e2b_desktop
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +37,13 @@ LIVE_E2B = pytest.param(
         not os.environ.get("E2B_API_KEY"), reason="E2B_API_KEY is not set: the live E2B run is skipped"
     ),
 )
-BACKENDS = ["local", "docker", "e2b", LIVE_E2B]
+LIVE_E2B_STOCK = pytest.param(
+    "e2b-stock-live",
+    marks=pytest.mark.skipif(
+        not os.environ.get("E2B_API_KEY"), reason="E2B_API_KEY is not set: the live E2B run is skipped"
+    ),
+)
+BACKENDS = ["local", "docker", "e2b", "e2b-stock", LIVE_E2B, LIVE_E2B_STOCK]
 
 
 def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
@@ -43,9 +51,14 @@ def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
         request.getfixturevalue("sandbox")  # Docker running and the image built
         return get_backend("docker")
     if name == "e2b":
-        return E2BBackend(sdk=e2b_standin, api_key=e2b_standin.API_KEY)  # type: ignore[arg-type]
+        return E2BBackend(sdk=e2b_cloud, api_key=e2b_cloud.API_KEY)  # type: ignore[arg-type]
+    if name == "e2b-stock":
+        stock: Backend = e2b_desktop.stock_backend()
+        return stock
     if name == "e2b-live":  # the real E2B, from the built template (`deskbox e2b build-template`)
         return get_backend("e2b", template=os.environ.get("DESKBOX_E2B_TEMPLATE", "deskbox-desktop"))
+    if name == "e2b-stock-live":
+        return get_backend("e2b", mode="stock")
     return get_backend(name)
 
 
@@ -76,9 +89,18 @@ async def test_screen_pointer_and_a_click_at_zero(box: AsyncSandbox) -> None:
     assert await box.get_cursor_position() == (0, 0)
 
 
-async def test_typing_reaches_the_browser(box: AsyncSandbox) -> None:
+def stock(backend: Backend) -> bool:
+    return isinstance(backend, E2BBackend) and backend.mode == "stock"
+
+
+async def test_typing_reaches_the_browser(box: AsyncSandbox, backend: Backend) -> None:
     page = "<title>empty</title><textarea autofocus oninput='document.title=this.value'></textarea>"
-    await box.navigate("data:text/html;charset=utf-8," + quote(page))
+    url = "data:text/html;charset=utf-8," + quote(page)
+    if stock(backend):  # no DevTools there: typing is checked in test_e2b_backend's stock tests
+        with pytest.raises(UnsupportedInModeError, match="POST /browser/navigate"):
+            await box.navigate(url)
+        return
+    await box.navigate(url)
     windows = await eventually(box.list_windows, lambda ws: any("empty" in w.title for w in ws))
     await box.focus_window(next(w for w in windows if "empty" in w.title).id)
 

@@ -129,7 +129,7 @@ async def test_wait_5_seconds_and_safety_acknowledgement(tool: GeminiComputerToo
         ("key_combination", {"keys": "control+warp"}, "unknown key name 'warp'"),
         ("key_combination", {}, "keys must be"),
         ("navigate", {"url": ""}, "url must be"),
-        ("navigate", {"url": "http://"}, "body.url: cannot open 'http://'"),
+        ("navigate", {"url": "http://"}, "url: cannot open 'http://'"),
         ("drag_and_drop", {"x": 1, "y": 1, "destination_x": 1}, "destination_y"),
         ("teleport", {}, "'teleport' is not a computer-use function"),
     ],

@@ -1,5 +1,5 @@
-"""The e2b backend against local stand-ins for E2B's SDKs (see tests/e2b_standin.py and
-tests/e2b_desktop_standin.py): the template mode's lifecycle and errors, and stock mode's
+"""The e2b backend against local stand-ins for E2B's SDKs (see harness/e2b_cloud.py and
+harness/e2b_desktop.py): the template mode's lifecycle and errors, and stock mode's
 mapping onto e2b_desktop, each checked on a real local desktop."""
 
 from __future__ import annotations
@@ -18,24 +18,30 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from deskbox import AsyncSandbox, AuthenticationError, BackendError, CommandExitError, SandboxNotFoundError
+from deskbox import (
+    AsyncSandbox,
+    AuthenticationError,
+    BackendError,
+    CommandExitError,
+    SandboxNotFoundError,
+    UnsupportedInModeError,
+)
 from deskbox.actions import Batch, Click, CursorPosition, Move, Screenshot
 from deskbox.actions import Region as ScreenRegion
 from deskbox.backends.e2b import TOKEN_FILE, E2BBackend
-from deskbox.backends.e2b_stock import UnsupportedInModeError
-from tests import e2b_desktop_standin, e2b_standin
+from harness import e2b_cloud, e2b_desktop
 from tests.helpers import ASSETS, eventually, field_center, recorded
 
 pytestmark = pytest.mark.integration
 
 
 def template_backend(**options: Any) -> E2BBackend:
-    return E2BBackend(sdk=e2b_standin, api_key=options.pop("api_key", e2b_standin.API_KEY), **options)  # type: ignore[arg-type]
+    return E2BBackend(sdk=e2b_cloud, api_key=options.pop("api_key", e2b_cloud.API_KEY), **options)  # type: ignore[arg-type]
 
 
 async def test_a_fresh_snapshot_accepts_no_token_until_one_is_written() -> None:
-    raw = await e2b_standin.AsyncSandbox.create(
-        template="deskbox-desktop", timeout=120, api_key=e2b_standin.API_KEY
+    raw = await e2b_cloud.AsyncSandbox.create(
+        template="deskbox-desktop", timeout=120, api_key=e2b_cloud.API_KEY
     )
     try:
         url = f"http://{raw.get_host(8000)}"
@@ -48,7 +54,7 @@ async def test_a_fresh_snapshot_accepts_no_token_until_one_is_written() -> None:
             ok = await http.get("/screen", headers={"Authorization": "Bearer now-it-has-one"})
             assert ok.status_code == 200
     finally:
-        await e2b_standin.AsyncSandbox.kill(raw.sandbox_id, api_key=e2b_standin.API_KEY)
+        await e2b_cloud.AsyncSandbox.kill(raw.sandbox_id, api_key=e2b_cloud.API_KEY)
 
 
 async def test_pause_and_resume_keep_the_desktop() -> None:
@@ -67,14 +73,14 @@ async def test_pause_and_resume_keep_the_desktop() -> None:
         assert await resumed.get_cursor_position() == (123, 45)  # the same desktop, where it was
         await resumed.kill()
     finally:
-        if sandbox.sandbox_id in e2b_standin.forget_all():
+        if sandbox.sandbox_id in e2b_cloud.forget_all():
             await backend.kill(sandbox.sandbox_id)
 
 
 async def test_e2b_errors_become_deskbox_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("E2B_API_KEY", raising=False)
     with pytest.raises(AuthenticationError, match="E2B_API_KEY"):
-        E2BBackend(sdk=e2b_standin)  # type: ignore[arg-type]
+        E2BBackend(sdk=e2b_cloud)  # type: ignore[arg-type]
     with pytest.raises(AuthenticationError, match="refused the API key") as refused:
         await AsyncSandbox.create(backend=template_backend(api_key="e2b_wrong"))
     assert refused.value.__cause__ is not None  # E2B's own exception is kept as the cause
@@ -84,7 +90,7 @@ async def test_e2b_errors_become_deskbox_errors(monkeypatch: pytest.MonkeyPatch)
         await template_backend().kill("inosuchsandbox")
     with pytest.raises(SandboxNotFoundError):
         await AsyncSandbox.connect("inosuchsandbox", backend=template_backend())
-    assert e2b_standin.forget_all() == []
+    assert e2b_cloud.forget_all() == []
 
 
 # ---- stock mode ------------------------------------------------------------------------
@@ -92,7 +98,7 @@ async def test_e2b_errors_become_deskbox_errors(monkeypatch: pytest.MonkeyPatch)
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stock() -> AsyncIterator[Any]:
-    backend = e2b_desktop_standin.stock_backend()
+    backend = e2b_desktop.stock_backend()
     sandbox = await AsyncSandbox.create(backend=backend, resolution=(1024, 768), timeout=600)
     yield sandbox
     await sandbox.kill()
@@ -105,7 +111,9 @@ async def stock_tab(stock: Any) -> AsyncIterator[Any]:
 
     async with async_playwright() as playwright:
         browser = await eventually(
-            lambda: _connect(playwright, stock._desktop.cdp_port), lambda b: b is not None, timeout=20
+            lambda: _connect(playwright, e2b_desktop.running(stock.sandbox_id).cdp_port),
+            lambda b: b is not None,
+            timeout=20,
         )
         tab = browser.contexts[0].pages[0]
         await tab.bring_to_front()
@@ -123,7 +131,7 @@ async def stock_tab(stock: Any) -> AsyncIterator[Any]:
 
 
 async def test_stock_typing_is_one_fast_command_and_lands_exactly(stock: Any) -> None:
-    desktop = stock._desktop
+    desktop = e2b_desktop.running(stock.sandbox_id)
     async with stock_tab(stock) as tab:
         await tab.set_content("<textarea id=t autofocus></textarea>")
         await tab.click("#t")
@@ -183,23 +191,28 @@ async def test_stock_screen_commands_and_files(stock: Any, tmp_path: Any) -> Non
     assert info.size == len("héllo".encode())
     assert await stock.files.read(target) == "héllo"
     await stock.press(["ctrl", "a"])
-    assert any(re.fullmatch(r"xdotool key Control_L\+a", c) for c in stock._desktop.ran)
+    assert any(
+        re.fullmatch(r"xdotool key Control_L\+a", c) for c in e2b_desktop.running(stock.sandbox_id).ran
+    )
 
 
 @pytest.mark.parametrize(
     ("call", "named"),
     [
-        (lambda s: s.get_clipboard(), "the clipboard"),
-        (lambda s: s.navigate("https://example.com"), "navigate"),
-        (lambda s: s.list_windows(), "list_windows"),
-        (lambda s: s.act(Screenshot(cursor=True)), "pointer drawn in"),
-        (lambda s: s.commands.run("sleep 1", background=True), "a background command"),
+        (lambda s: s.get_clipboard(), "GET /clipboard"),
+        (lambda s: s.navigate("https://example.com"), "POST /browser/navigate"),
+        (lambda s: s.list_windows(), "GET /windows"),
+        (lambda s: s.commands.run("sleep 1", background=True), "POST /processes"),
+        (lambda s: s.commands.run("cat", stdin="x"), "stdin for a command"),
+        (lambda s: s.pause(), "pause"),
     ],
 )
 async def test_stock_mode_names_what_it_cannot_do(stock: Any, call: Any, named: str) -> None:
     with pytest.raises(UnsupportedInModeError) as refused:
         await call(stock)
+    assert refused.value.what == named and refused.value.mode == "e2b stock mode"
     assert named in str(refused.value) and "e2b stock mode" in str(refused.value)
+    assert await stock.get_screen_size() == (1024, 768)  # and it keeps serving
 
 
 @pytest.mark.skipif(

@@ -144,7 +144,7 @@ BAD_SCREENSHOT_PARAMS = [
     ({"scale": 0.5, "width": 100}, ["query", "scale"]),
     ({"region": "1,2,3"}, ["query", "region"]),
     ({"region": "a,b,c,d"}, ["query", "region"]),
-    ({"region": "0,0,0,10"}, ["query", "region"]),
+    ({"region": "0,0,0,10"}, ["query", "region", "width"]),
     ({"region": "1200,700,200,200"}, ["query", "region"]),
 ]
 

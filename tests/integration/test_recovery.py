@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from deskbox.desktop import Desktop
-from deskbox.desktop.session import start_xvfb
 from deskbox.server import Settings, create_app
+from harness.desktop_session import start_xvfb
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from deskbox.actions import target_size
-from deskbox.desktop.capture import Frame, encode, fast_png, resize
+from deskbox.desktop.capture import Frame, encode_frame
+from deskbox.imaging import fast_png, resize
 
 
 def random_frame(width: int, height: int) -> Frame:
@@ -26,13 +27,13 @@ def test_fast_png_is_lossless() -> None:
 
 def test_bgra_is_read_as_rgb() -> None:
     frame = Frame(2, 1, bytes([0, 0, 255, 0, 255, 0, 0, 0]))  # red, then blue, in BGRX
-    image = Image.open(io.BytesIO(encode(frame, "png").data))
+    image = Image.open(io.BytesIO(encode_frame(frame, "png").data))
     assert image.getpixel((0, 0)) == (255, 0, 0) and image.getpixel((1, 0)) == (0, 0, 255)
 
 
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
 def test_encode_formats_and_resize(fmt: str) -> None:
-    encoded = encode(random_frame(64, 40), fmt, 70, (32, 20))  # type: ignore[arg-type]
+    encoded = encode_frame(random_frame(64, 40), fmt, 70, (32, 20))  # type: ignore[arg-type]
     image = Image.open(io.BytesIO(encoded.data))
     assert image.format == fmt.upper() and image.size == (32, 20) == (encoded.width, encoded.height)
     assert encoded.media_type == f"image/{fmt}"

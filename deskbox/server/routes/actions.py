@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 
-from ...actions import ActionRequest, ActionResponse, out_of_bounds
-from ...desktop import Desktop, image_model, run_actions
-from ...errors import InvalidActionError
+from ...actions import ActionRequest, ActionResponse
+from ...desktop import Desktop
+from ...dispatch import perform
 from ..deps import get_desktop
-from .screenshot import Options, Settle, take_screenshot
+from .screenshot import Options, Settle
 
 router = APIRouter(tags=["actions"])
 
@@ -31,16 +31,4 @@ async def act(
     as it is after the actions, encoded with the screenshot query parameters; with
     ``settle`` too, as it is once it stops changing (up to that many seconds).
     """
-    width, height = await desktop.screen_size()
-    problems = list(out_of_bounds(request, width, height))
-    if problems:
-        details = [
-            {"loc": ["body", *loc], "msg": message, "type": "out_of_screen"} for loc, message in problems
-        ]
-        message = "; ".join(".".join(map(str, ["body", *loc])) + f": {msg}" for loc, msg in problems[:5])
-        raise InvalidActionError(message, details=details)
-    results = await run_actions(desktop, request)
-    response = ActionResponse(ok=True, results=results)
-    if screenshot_after:
-        response.screenshot = image_model(await take_screenshot(desktop, options, settle))
-    return response
+    return await perform(desktop, request, options if screenshot_after else None, settle)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 
 from ...errors import DesktopUnavailableError, NotFoundError
-from ...models import HistoryRequest, NavigateRequest
+from ...models import HistoryMoved, HistoryRequest, NavigateRequest
 from .. import devtools
 from ..auth import bearer_matches
 from ..wsproxy import bridge
@@ -70,10 +70,10 @@ async def navigate(request: Request, body: NavigateRequest) -> None:
     await devtools.navigate(_upstream(request), body.url)
 
 
-@router.post("/browser/history")
-async def history(request: Request, body: HistoryRequest) -> dict[str, bool]:
+@router.post("/browser/history", response_model=HistoryMoved)
+async def history(request: Request, body: HistoryRequest) -> HistoryMoved:
     """Go back (delta -1) or forward (+1) in the active tab; ``moved`` is false at either end."""
-    return {"moved": await devtools.go(_upstream(request), body.delta)}
+    return HistoryMoved(moved=await devtools.go(_upstream(request), body.delta))
 
 
 @socket_router.websocket("/cdp/devtools/{path:path}")

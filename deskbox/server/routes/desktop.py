@@ -5,11 +5,21 @@ from __future__ import annotations
 import shlex
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ...actions import Point
 from ...desktop import Desktop
-from ...models import ClipboardContent, Launched, LaunchRequest, OpenRequest, Size, Window
+from ...errors import NotFoundError
+from ...models import (
+    ActiveWindow,
+    ClipboardContent,
+    Launched,
+    LaunchRequest,
+    OpenRequest,
+    Size,
+    Window,
+    WindowTitle,
+)
 from ..deps import get_desktop
 
 router = APIRouter(tags=["desktop"])
@@ -43,6 +53,31 @@ async def set_clipboard(content: ClipboardContent, desktop: DesktopDep) -> Clipb
 async def list_windows(desktop: DesktopDep) -> list[Window]:
     """Top-level windows with their titles; ``active`` marks the focused one."""
     return await desktop.list_windows()
+
+
+@router.get("/windows/active", response_model=ActiveWindow)
+async def active_window(desktop: DesktopDep) -> ActiveWindow:
+    """The window that has the focus."""
+    active = [w for w in await desktop.list_windows() if w.active]
+    return ActiveWindow(id=active[0].id if active else None)
+
+
+@router.get("/windows/search", response_model=list[int])
+async def search_windows(
+    desktop: DesktopDep,
+    application: Annotated[str, Query(min_length=1, description="part of the window class, any case")],
+) -> list[int]:
+    """The ids of an application's windows, by its window class (e.g. "chromium")."""
+    needle = application.lower()
+    return [w.id for w in await desktop.list_windows() if needle in w.wm_class.lower()]
+
+
+@router.get("/windows/{window_id}/title", response_model=WindowTitle)
+async def window_title(window_id: int, desktop: DesktopDep) -> WindowTitle:
+    for window in await desktop.list_windows():
+        if window.id == window_id:
+            return WindowTitle(title=window.title)
+    raise NotFoundError(f"no window {window_id}")
 
 
 @router.post("/windows/{window_id}/focus", status_code=204)

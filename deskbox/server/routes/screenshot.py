@@ -7,25 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import ValidationError
 
-from ...actions import MAX_SETTLE_SECONDS, Image, ImageFormat, Region, ScreenshotOptions
-from ...desktop import Desktop, Encoded, image_model
+from ...actions import MAX_SETTLE_SECONDS, Image, ImageFormat, ScreenshotOptions, parse_region
+from ...desktop import Desktop
 from ...errors import InvalidActionError
+from ...imaging import Encoded
 from ..deps import get_desktop
 
 router = APIRouter(tags=["screenshot"])
-
-
-def _parse_region(region: str) -> Region:
-    parts = region.split(",")
-    if len(parts) != 4 or not all(p.strip().lstrip("-").isdigit() for p in parts):
-        raise InvalidActionError.at(("query", "region"), "give x,y,width,height as four integers")
-    x, y, width, height = (int(p) for p in parts)
-    try:
-        return Region(x=x, y=y, width=width, height=height)
-    except ValidationError as exc:
-        raise InvalidActionError.at(
-            ("query", "region"), exc.errors()[0]["msg"] + f" ({exc.errors()[0]['loc'][0]})"
-        ) from None
 
 
 async def screenshot_options(
@@ -38,7 +26,7 @@ async def screenshot_options(
     cursor: bool = False,
 ) -> ScreenshotOptions:
     """Screenshot options from query parameters, with errors located in the query."""
-    parsed_region = _parse_region(region) if region is not None else None
+    parsed_region = parse_region(region) if region is not None else None
     try:
         return ScreenshotOptions(
             format=format,
@@ -103,4 +91,4 @@ async def screenshot(desktop: DesktopDep, options: Options, settle: Settle = 0.0
 @router.get("/screenshot/base64", response_model=Image)
 async def screenshot_base64(desktop: DesktopDep, options: Options, settle: Settle = 0.0) -> Image:
     """The screen as base64 in JSON, the form agents put in a model's context."""
-    return image_model(await take_screenshot(desktop, options, settle))
+    return (await take_screenshot(desktop, options, settle)).to_model()

@@ -1,7 +1,7 @@
 """A local stand-in for the slice of the ``e2b`` SDK that deskbox's e2b backend calls.
 
 No network reaches E2B from here, so the backend is tested against this module, passed
-as ``E2BBackend(sdk=e2b_standin)``. It does the real thing locally rather than faking
+as ``E2BBackend(sdk=e2b_cloud)``. It does the real thing locally rather than faking
 answers: ``AsyncSandbox.create`` starts a real sandbox (``deskbox desktop`` on a free
 display, the way the deskbox template's snapshot runs ``deskbox sandbox``, with the
 token read from a file that does not exist yet), ``files.write`` writes a real file

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from Xlib import X, Xatom
 from Xlib import display as xdisplay
 
-from ..errors import DesktopUnavailableError
+from deskbox.errors import DesktopUnavailableError
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.01) -> None:

@@ -1,8 +1,10 @@
-"""The HTTP layer under the SDK: one keep-alive client per sandbox, and error translation.
+"""The SDK's one connection to a sandbox: keep-alive requests, and error translation.
 
-Every failure leaves here as a DeskboxError: the server's JSON error body picks the
-class (its ``type``), and httpx's transport errors become DeskboxError or TimeoutError
-with the original kept as ``__cause__``.
+Requests go over the transport the backend hands out: HTTP to the sandbox's control
+server for every backend that runs one, or a transport that answers the same requests
+itself (``deskbox.transports``). Every failure leaves here as a DeskboxError: the
+server's JSON error body picks the class (its ``type``), and httpx's own errors become
+DeskboxError or TimeoutError with the original kept as ``__cause__``.
 """
 
 from __future__ import annotations
@@ -18,27 +20,42 @@ from .. import errors
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
-class Transport:
-    """An authenticated connection to one control server."""
+class Connection:
+    """An authenticated client of one control server (or of a transport standing in)."""
 
-    def __init__(self, url: str, token: str, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        timeout: float | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = httpx.Timeout(timeout, connect=10.0) if timeout is not None else DEFAULT_TIMEOUT
+        self.reopen(url, token, transport)
+
+    def reopen(self, url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """Point at the sandbox anew (after a resume); the old client must be closed."""
         self.url = url.rstrip("/")
-        self._token = token
+        self._closed = False
         self._client = httpx.AsyncClient(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout, connect=10.0) if timeout is not None else DEFAULT_TIMEOUT,
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            timeout=self._timeout,
+            transport=transport,
             # Sandboxes live on loopback or behind their own URL; a system proxy would
             # only add a hop (or refuse 127.0.0.1 outright).
             trust_env=False,
         )
 
-    @property
-    def token(self) -> str:
-        return self._token
-
     async def aclose(self) -> None:
+        self._closed = True
         await self._client.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.DeskboxError(
+                f"the connection to {self.url} is closed (by close(), kill() or pause()); connect again"
+            )
 
     async def request(
         self,
@@ -50,6 +67,7 @@ class Transport:
         content: Any = None,
         timeout: float | None = None,
     ) -> httpx.Response:
+        self._check_open()
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
             response = await self._client.request(
@@ -64,10 +82,15 @@ class Transport:
         return response
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return (await self.request(method, path, **kwargs)).json()
+        response = await self.request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise errors.ResponseValidationError(f"{method} {path} answered with no JSON") from exc
 
     async def events(self, path: str, json_body: Any = None) -> AsyncIterator[tuple[str, Any]]:
         """Server-sent events from a POST (or a GET without a body), as (event, data)."""
+        self._check_open()
         method = "POST" if json_body is not None else "GET"
         try:
             async with self._client.stream(method, path, json=json_body, timeout=None) as response:
@@ -106,8 +129,8 @@ def error_from_response(response: httpx.Response) -> errors.DeskboxError:
             action_type="",
             results=info.get("results") or [],
         )
-    if cls is errors.CommandExitError:
-        return errors.CommandExitError(message)
+    if cls in (errors.CommandExitError, errors.UnsupportedInModeError, errors.CapabilityError):
+        return cls(message)
     return cls(message, details=details)
 
 

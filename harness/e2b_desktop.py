@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from e2b import exceptions
 from e2b.sandbox.commands.command_handle import CommandExitException
 
 from deskbox._ports import free_port
-from deskbox.desktop.session import DesktopSession
-from tests import e2b_standin
+from harness import e2b_cloud
+from harness.desktop_session import DesktopSession
 
 CHROMIUM_FLAGS = [
     "--disable-background-networking",
@@ -82,9 +82,12 @@ class _Commands:
                 stderr=subprocess.DEVNULL,
             )
             return _Handle()
-        done = subprocess.run(
-            cmd, shell=True, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout or None
-        )
+        try:
+            done = subprocess.run(
+                cmd, shell=True, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout or None
+            )
+        except subprocess.TimeoutExpired as exc:  # E2B ends the command and says so
+            raise exceptions.TimeoutException(f"command timed out after {timeout} s") from exc
         for callback, text in ((on_stdout, done.stdout), (on_stderr, done.stderr)):
             if callback is not None and text:
                 callback(text)
@@ -176,7 +179,7 @@ class Sandbox(e2b_desktop.Sandbox):
         api_key: str | None = None,
         **_: Any,
     ) -> Sandbox:
-        if api_key != e2b_standin.API_KEY:
+        if api_key != e2b_cloud.API_KEY:
             raise exceptions.AuthenticationException("Invalid API key")
         width, height = resolution or (1024, 768)
         self = object.__new__(cls)
@@ -203,6 +206,7 @@ class Sandbox(e2b_desktop.Sandbox):
         self._filesystem = _Files()
         self._standin_id = "d" + secrets.token_hex(9)
         self._metadata = dict(metadata or {})
+        self._end_at = datetime.now(UTC) + timedelta(seconds=timeout or 300)
         _LIVE[self._standin_id] = self
         return self
 
@@ -212,7 +216,7 @@ class Sandbox(e2b_desktop.Sandbox):
 
     @classmethod
     def connect(cls, sandbox_id: str, api_key: str | None = None, **_: Any) -> Sandbox:  # type: ignore[override]
-        if api_key != e2b_standin.API_KEY:
+        if api_key != e2b_cloud.API_KEY:
             raise exceptions.AuthenticationException("Invalid API key")
         try:
             return _LIVE[sandbox_id]
@@ -229,17 +233,51 @@ class Sandbox(e2b_desktop.Sandbox):
         return True
 
     def set_timeout(self, timeout: int, **_: Any) -> None:  # type: ignore[override]
-        self.timeout = timeout
+        self._end_at = datetime.now(UTC) + timedelta(seconds=timeout)
+
+    @classmethod
+    def list(cls, query: Any = None, api_key: str | None = None, **_: Any) -> _Paginator:  # type: ignore[override]
+        """E2B's listing of running sandboxes, filtered by metadata, in pages."""
+        if api_key != e2b_cloud.API_KEY:
+            raise exceptions.AuthenticationException("Invalid API key")
+        wanted = dict(getattr(query, "metadata", None) or {})
+        found = [
+            _Listed(box.sandbox_id, dict(box._metadata), box._end_at)
+            for box in _LIVE.values()
+            if all(box._metadata.get(k) == v for k, v in wanted.items())
+        ]
+        return _Paginator(found)
+
+
+@dataclass
+class _Listed:
+    sandbox_id: str
+    metadata: dict[str, str]
+    end_at: datetime
+
+
+class _Paginator:
+    def __init__(self, items: list[_Listed]) -> None:
+        self._items = items
+        self.has_next = True
+
+    def next_items(self) -> list[_Listed]:
+        self.has_next = False
+        return self._items
+
+
+def running(sandbox_id: str) -> Sandbox:
+    """The stand-in sandbox behind an id: its desktop, its Chromium, the commands it ran."""
+    return _LIVE[sandbox_id]
 
 
 def stock_backend() -> Any:
-    """An E2BBackend in stock mode whose E2B SDKs are this stand-in and e2b_standin."""
+    """An E2BBackend in stock mode whose E2B SDKs are this stand-in and e2b_cloud."""
     from deskbox.backends.e2b import E2BBackend
-    from tests import e2b_standin
 
     return E2BBackend(
-        sdk=e2b_standin,  # type: ignore[arg-type]
+        sdk=e2b_cloud,  # type: ignore[arg-type]
         desktop_sdk=sys.modules[__name__],  # type: ignore[arg-type]
-        api_key=e2b_standin.API_KEY,
+        api_key=e2b_cloud.API_KEY,
         mode="stock",
     )
