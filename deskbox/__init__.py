@@ -31,8 +31,12 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # the same names as _LAZY, for type checkers (tests/unit/test_exports.py)
-    from .backends import SandboxInfo  # noqa: F401
-    from .client import AsyncCommandHandle, AsyncSandbox, CommandHandle, CommandResult, Sandbox  # noqa: F401
+    from .backends import SandboxInfo as SandboxInfo
+    from .client import AsyncCommandHandle as AsyncCommandHandle
+    from .client import AsyncSandbox as AsyncSandbox
+    from .client import CommandHandle as CommandHandle
+    from .client import CommandResult as CommandResult
+    from .client import Sandbox as Sandbox
 
 
 def __getattr__(name: str) -> Any:

@@ -36,7 +36,7 @@ def checked(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutin
         try:
             return await validated[0](*args, **kwargs)
         except ValidationError as exc:
-            if exc.title == method.__name__:  # the arguments, not a model built inside
+            if exc.title in (method.__qualname__, method.__name__):  # the arguments, not a model inside
                 raise _arguments_error(exc, names) from None
             raise ResponseValidationError(
                 f"{method.__name__}: the sandbox's answer has an unexpected shape: {exc}"
@@ -45,10 +45,24 @@ def checked(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutin
     return run
 
 
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "none", "list", "dict", "tuple"})
+
+
+def _is_union_member(part: object) -> bool:
+    """pydantic names each member of a union it tried ("str", "list[str]", "literal['a']")."""
+    return isinstance(part, str) and (not part.isidentifier() or part in _TYPE_TAGS)
+
+
 def _arguments_error(exc: ValidationError, names: list[str]) -> InvalidActionError:
-    error = InvalidActionError.from_validation(exc)
-    for detail in error.details:
+    merged: list[dict[str, object]] = []
+    for detail in InvalidActionError.from_validation(exc).details:
         loc = detail["loc"]
         if loc and isinstance(loc[0], int) and loc[0] < len(names):
             loc[0] = names[loc[0]]  # a positional argument: name it
-    return InvalidActionError(validation_message(error.details), details=error.details)
+        while loc and _is_union_member(loc[-1]):
+            loc.pop()  # one message per argument, not one per member of its type
+        if merged and merged[-1]["loc"] == loc:
+            merged[-1]["msg"] = f"{merged[-1]['msg']}, or {str(detail['msg'])[0].lower()}{detail['msg'][1:]}"
+        else:
+            merged.append(detail)
+    return InvalidActionError(validation_message(merged), details=merged)

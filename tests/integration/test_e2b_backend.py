@@ -24,6 +24,7 @@ from deskbox import (
     BackendError,
     CommandExitError,
     SandboxNotFoundError,
+    TimeoutError,
     UnsupportedInModeError,
 )
 from deskbox.actions import Batch, Click, CursorPosition, Move, Screenshot
@@ -289,3 +290,25 @@ async def test_the_claude_adapter_drives_a_stock_sandbox(stock: Any) -> None:
     region = await stock.act(Screenshot(region=ScreenRegion(x=10, y=10, width=30, height=20)))
     cropped = region.results[0].image
     assert cropped is not None and (cropped.width, cropped.height) == (30, 20)
+
+
+async def test_stock_screenshots_draw_the_pointer_only_when_asked(stock: Any) -> None:
+    await stock.move_mouse(600, 500)
+    box = (590, 490, 640, 540)
+    plain = Image.open(io.BytesIO(await stock.screenshot())).convert("RGB").crop(box)
+    again = Image.open(io.BytesIO(await stock.screenshot())).convert("RGB").crop(box)
+    pointer = Image.open(io.BytesIO(await stock.screenshot(cursor=True))).convert("RGB").crop(box)
+    assert plain.tobytes() == again.tobytes()  # a still screen, so any difference is the pointer
+    assert pointer.tobytes() != plain.tobytes()
+
+
+async def test_stock_command_output_streams_through_the_transport(stock: Any) -> None:
+    out: list[str] = []
+    err: list[str] = []
+    result = await stock.commands.run(
+        "echo one; echo two >&2; exit 3", on_stdout=out.append, on_stderr=err.append, check=False
+    )
+    assert (result.exit_code, "".join(out), "".join(err)) == (3, "one\n", "two\n")
+    assert (result.stdout, result.stderr) == ("one\n", "two\n")
+    with pytest.raises(TimeoutError):
+        await stock.commands.run("sleep 5", timeout=0.5)
