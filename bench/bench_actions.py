@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from _report import Report
 from PIL import Image
 from Xlib import X
 from Xlib import display as xdisplay
@@ -58,6 +59,10 @@ PAGE = """<!doctype html><meta charset=utf-8><title>bench page</title>
 <h1>Quarterly report</h1><p style="color:#345">{text}</p>
 <table border=1 cellpadding=4>{rows}</table>
 <div style="display:flex;gap:8px;margin-top:12px">{tiles}</div></body>"""
+
+
+REPORT = Report("bench_actions")
+say = REPORT.line
 
 
 @dataclass
@@ -345,12 +350,12 @@ def run_bench(n: int) -> list[Row]:
 
 
 def print_table(rows: list[Row], n: int) -> None:
-    print(f"\nMedians of n={n} (slow peer ways: fewer runs), 1280x800, Chromium showing a page, 2 cores.\n")
-    print("| step | deskbox | the slow way | slow way | speed-up |")
-    print("|---|---:|---|---:|---:|")
+    say(f"\nMedians of n={n} (slow peer ways: fewer runs), 1280x800, Chromium showing a page, 2 cores.\n")
+    say("| step | deskbox | the slow way | slow way | speed-up |")
+    say("|---|---:|---|---:|---:|")
     for row in rows:
         ours, peer = median_ms(row.ours), median_ms(row.peer)
-        print(f"| {row.step} | {ours:.2f} ms | {row.peer_way} | {peer:.1f} ms | {peer / ours:.0f}x |")
+        say(f"| {row.step} | {ours:.2f} ms | {row.peer_way} | {peer:.1f} ms | {peer / ours:.0f}x |")
 
 
 def main() -> None:
@@ -367,3 +372,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    REPORT.save()

@@ -38,6 +38,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from _report import Report
 from anthropic.types.beta import BetaToolUseBlock
 from mcp import Client, StdioServerParameters
 from PIL import Image
@@ -54,6 +55,10 @@ DEMO_OUTPUT_DELAY = 0.2  # seconds between the demo bash session's output polls
 
 
 Row = tuple[str, float, str, float, str]
+
+
+REPORT = Report("bench_adapters")
+say = REPORT.line
 
 
 async def compare(
@@ -294,13 +299,14 @@ async def main() -> None:
     finally:
         await sandbox.kill()
 
-    print(f"\nMedians, n={n} (peer ways: fewer runs), 1920x1080 shown to Claude at 1366x768, 2 cores.\n")
-    print("| tool call | deskbox | the other way | other way | ratio | note |")
-    print("|---|---:|---|---:|---:|---|")
+    say(f"\nMedians, n={n} (peer ways: fewer runs), 1920x1080 shown to Claude at 1366x768, 2 cores.\n")
+    say("| tool call | deskbox | the other way | other way | ratio | note |")
+    say("|---|---:|---|---:|---:|---|")
     for step, ours_ms, peer_way, peer_ms, remark in rows:
         ratio = peer_ms / ours_ms
-        print(f"| {step} | {ours_ms:.1f} ms | {peer_way} | {peer_ms:.1f} ms | {ratio:.1f}x | {remark} |")
+        say(f"| {step} | {ours_ms:.1f} ms | {peer_way} | {peer_ms:.1f} ms | {ratio:.1f}x | {remark} |")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    REPORT.save()

@@ -21,11 +21,16 @@ import time
 from pathlib import Path
 
 import httpx
+from _report import Report
 
 from deskbox._ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "deskbox/desktop:latest"
+
+
+REPORT = Report("bench_container")
+say = REPORT.line
 
 
 def compose(project: str, env: dict[str, str], *args: str) -> str:
@@ -216,22 +221,23 @@ def main() -> None:
     parallel = [parallel_start() for _ in range(max(1, args.runs // 2))]
     pss, cpu, processes = idle_usage(args.idle_seconds)
     ours, theirs = statistics.median(starts), statistics.median(sequential)
-    print(f"\nContainer, medians of {args.runs} cold starts (image already built), 2-core VM.\n")
-    print("| measure | deskbox | target |")
-    print("|---|---:|---:|")
-    print(
+    say(f"\nContainer, medians of {args.runs} cold starts (image already built), 2-core VM.\n")
+    say("| measure | deskbox | target |")
+    say("|---|---:|---:|")
+    say(
         f"| cold start: `docker compose up -d` to every component ready, page loaded | {ours:.2f} s | ≤ 2 s |"
     )
     inside = statistics.median(parallel)
-    print(f"| inside the container: process start to all ready, deskbox's supervisor | {inside:.2f} s | |")
-    print(
+    say(f"| inside the container: process start to all ready, deskbox's supervisor | {inside:.2f} s | |")
+    say(
         f"| inside the container: the same components one by one, polled every 100 ms | {theirs:.2f} s "
         f"({theirs / inside:.1f}x slower) | |"
     )
-    print(f"| image size | {size / 1e9:.2f} GB | |")
-    print(f"| idle memory, PSS of all {processes} processes, Chromium open | {pss:.0f} MiB | ≤ 450 MiB |")
-    print(f"| idle CPU, no viewer, {args.idle_seconds:.0f} s | {cpu:.2f} % of one core | ≤ 1 % |")
+    say(f"| image size | {size / 1e9:.2f} GB | |")
+    say(f"| idle memory, PSS of all {processes} processes, Chromium open | {pss:.0f} MiB | ≤ 450 MiB |")
+    say(f"| idle CPU, no viewer, {args.idle_seconds:.0f} s | {cpu:.2f} % of one core | ≤ 1 % |")
 
 
 if __name__ == "__main__":
     main()
+    REPORT.save()

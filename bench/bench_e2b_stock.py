@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from _report import Report
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deskbox import AsyncSandbox
@@ -25,6 +27,10 @@ from harness import e2b_desktop
 
 ASCII = "The quick brown fox jumps over the lazy dog 123456"  # 50 characters
 MIXED = "Grüße aus Köln, 東京 und Łódź: ✓ 50 characters ok!"
+
+
+REPORT = Report("bench_e2b_stock")
+say = REPORT.line
 
 
 async def main() -> None:
@@ -55,15 +61,14 @@ async def main() -> None:
             rows.append((label, statistics.median(ours), statistics.median(theirs), commands))
     finally:
         await sandbox.kill()
-    print(f"\nMedians, n={args.n}, the real e2b_desktop code on a local Xvfb (no E2B RPC latency).\n")
-    print(
-        "| step | deskbox stock mode | e2b_desktop defaults | speed-up | commands (deskbox / e2b_desktop) |"
-    )
-    print("|---|---:|---:|---:|---:|")
+    say(f"\nMedians, n={args.n}, the real e2b_desktop code on a local Xvfb (no E2B RPC latency).\n")
+    say("| step | deskbox stock mode | e2b_desktop defaults | speed-up | commands (deskbox / e2b_desktop) |")
+    say("|---|---:|---:|---:|---:|")
     for label, ours_s, theirs_s, (mine, theirs_n) in rows:
         ours_ms, theirs_ms, ratio = ours_s * 1000, theirs_s * 1000, theirs_s / ours_s
-        print(f"| {label} | {ours_ms:.0f} ms | {theirs_ms:.0f} ms | {ratio:.1f}x | {mine} / {theirs_n} |")
+        say(f"| {label} | {ours_ms:.0f} ms | {theirs_ms:.0f} ms | {ratio:.1f}x | {mine} / {theirs_n} |")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    REPORT.save()

@@ -18,10 +18,14 @@ import subprocess
 import time
 
 import httpx
+from _report import Report
 from bench_container import container_pss_mib
 
 from deskbox import AsyncSandbox
 from deskbox.backends.docker import DockerBackend
+
+REPORT = Report("bench_sdk")
+say = REPORT.line
 
 
 async def timed_creates(backend: DockerBackend, runs: int) -> list[float]:
@@ -94,15 +98,15 @@ async def main(many: int, n: int) -> None:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     median_pss, total_pss = await memory_with_many(many)
     sdk_ms, raw_ms = await step_overhead(n)
-    print("\n| measure | median | target |")
-    print("|---|---:|---:|")
-    print(f"| docker create until ready, cold (n=3) | {statistics.median(cold):.2f} s | |")
-    print(f"| docker create from the warm pool (n=5) | {statistics.median(warm) * 1000:.0f} ms | ≤ 100 ms |")
+    say("\n| measure | median | target |")
+    say("|---|---:|---:|")
+    say(f"| docker create until ready, cold (n=3) | {statistics.median(cold):.2f} s | |")
+    say(f"| docker create from the warm pool (n=5) | {statistics.median(warm) * 1000:.0f} ms | ≤ 100 ms |")
     total = f"{total_pss / 1024:.1f} GiB"
-    print(f"| memory per sandbox, {many} running (PSS) | {median_pss:.0f} MiB (all: {total}) | |")
-    print(f"| agent step (JPEG screenshot + click + type), SDK (n={n}) | {sdk_ms:.2f} ms | |")
-    print(f"| the same step as direct HTTP calls | {raw_ms:.2f} ms | |")
-    print(f"| SDK overhead per step | {sdk_ms - raw_ms:+.2f} ms | ≤ 0.5 ms |")
+    say(f"| memory per sandbox, {many} running (PSS) | {median_pss:.0f} MiB (all: {total}) | |")
+    say(f"| agent step (JPEG screenshot + click + type), SDK (n={n}) | {sdk_ms:.2f} ms | |")
+    say(f"| the same step as direct HTTP calls | {raw_ms:.2f} ms | |")
+    say(f"| SDK overhead per step | {sdk_ms - raw_ms:+.2f} ms | ≤ 0.5 ms |")
 
 
 if __name__ == "__main__":
@@ -113,3 +117,4 @@ if __name__ == "__main__":
     parser.add_argument("-n", type=int, default=60)
     arguments = parser.parse_args()
     asyncio.run(main(arguments.many, arguments.n))
+    REPORT.save()

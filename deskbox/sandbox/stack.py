@@ -10,7 +10,7 @@
     server (the control server: API, viewer gateway, DevTools gateway)
 
 XFCE's parts run as components of their own rather than under xfce4-session: each one
-that dies comes back by itself, and the session manager's 60 MiB and its autostarted
+that dies comes back by itself, and the session manager's memory and its autostarted
 helpers (file manager daemon, accessibility bus) stay out of every sandbox.
 
 Every port but the server's binds to loopback; the server is the only way in, and it
@@ -36,8 +36,8 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--password-store=basic",
     "--disable-dev-shm-usage",
-    # The WebUI omnibox popups are preloaded into a renderer of their own (70-80 MiB);
-    # the spare renderer is another 20 MiB. Neither is worth its memory in a sandbox.
+    # The WebUI omnibox popups are preloaded into a renderer of their own, and a spare
+    # renderer waits for the next tab; neither is worth its memory in a sandbox.
     "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,OmniboxAimPopup,"
     "SpareRendererForSitePerProcess,Translate,MediaRouter,OptimizationHints",
 )
