@@ -383,6 +383,17 @@ def out_of_bounds(action: Any, width: int, height: int) -> Iterator[tuple[tuple[
             )
 
 
+def places_on_screen(action: Any) -> bool:
+    """Whether ``action`` names any point or region, i.e. needs the screen size checked."""
+    if isinstance(action, Batch):
+        return any(places_on_screen(inner) for inner in action.actions)
+    if isinstance(action, Drag):
+        return True
+    if isinstance(action, Move | Click | MouseDown | MouseUp | Scroll):
+        return action.x is not None
+    return isinstance(action, Screenshot | Zoom) and action.region is not None
+
+
 # ---- results ----------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ from .actions import (
     Wait,
     Zoom,
     out_of_bounds,
+    places_on_screen,
 )
 from .errors import ActionFailedError, DeskboxError, DesktopUnavailableError, InvalidActionError
 
@@ -177,7 +178,8 @@ async def perform(
 ) -> ActionResponse:
     """What ``POST /actions`` does: every coordinate checked before anything runs (a bad
     batch has no partial effect), the actions run, and optionally the screen after them."""
-    check_on_screen(request, await target.screen_size())
+    if places_on_screen(request):  # the size can cost a round trip (stock mode): ask only then
+        check_on_screen(request, await target.screen_size())
     response = ActionResponse(ok=True, results=await run_actions(target, request))
     if screenshot_after is not None:
         response.screenshot = (await target.screenshot(screenshot_after, settle)).to_model()

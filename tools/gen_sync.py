@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "deskbox" / "client"
 TARGET = CLIENT / "_sync.py"
-SOURCES = ["_sandbox", "_commands", "_files"]
+SOURCES = ["_sandbox", "_stream", "_commands", "_files"]
 TWINS = {
     "AsyncSandbox": "Sandbox",
     "AsyncStream": "Stream",

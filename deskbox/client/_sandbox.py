@@ -42,6 +42,7 @@ from ..models import ActiveWindow, ClipboardContent, HistoryMoved, Size, Window,
 from ._commands import AsyncCommands
 from ._connection import Connection
 from ._files import AsyncFiles
+from ._stream import AsyncStream
 from ._validation import checked
 
 ActionInput = Annotated[
@@ -49,22 +50,6 @@ ActionInput = Annotated[
 ]
 """One action, a Batch, or a list run as one batch; models or their JSON form (dicts)."""
 _TARGETS = TypeAdapter(builtins.list[dict[str, Any]])
-
-
-class AsyncStream:
-    """``sandbox.stream``: the live viewer."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    async def start(self) -> None:
-        """The viewer is always running; kept for e2b_desktop compatibility."""
-
-    @checked
-    async def get_url(self, view_only: bool = False) -> str:
-        """A one-time viewer URL (valid 60 s). Safe to hand out: it carries no token."""
-        ticket = await self._connection.json("POST", "/viewer/tickets", json_body={"view_only": view_only})
-        return str(ticket["url"])
 
 
 def _spec(**fields: Any) -> SandboxSpec:

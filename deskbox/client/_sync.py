@@ -18,7 +18,8 @@ from ..models import FileInfo, Window
 from . import _portal
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
 from ._files import AsyncFiles, FileData
-from ._sandbox import ActionInput, AsyncSandbox, AsyncStream
+from ._sandbox import ActionInput, AsyncSandbox
+from ._stream import AsyncStream
 
 
 class CommandHandle:

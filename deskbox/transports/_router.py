@@ -37,6 +37,13 @@ class Call:
         except ValidationError as exc:
             raise InvalidActionError.from_validation(exc, ("body",)) from None
 
+    def query(self, model: type[Any]) -> Any:
+        """The query parameters parsed into ``model``, refused as the server refuses them."""
+        try:
+            return model.model_validate(dict(self.params))
+        except ValidationError as exc:
+            raise InvalidActionError.from_validation(exc, ("query",)) from None
+
     def param(self, name: str, default: str | None = None) -> str | None:
         value = self.params.get(name)
         return default if value is None else str(value)

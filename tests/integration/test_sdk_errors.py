@@ -25,7 +25,7 @@ from deskbox import (
 )
 from deskbox.client._commands import AsyncCommands
 from deskbox.client._files import AsyncFiles
-from deskbox.client._sandbox import AsyncStream
+from deskbox.client._stream import AsyncStream
 
 pytestmark = pytest.mark.integration
 

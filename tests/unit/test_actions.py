@@ -120,3 +120,29 @@ def test_actions_are_json_round_trippable() -> None:
     action = PARSE({"type": "drag", "path": [{"x": 0, "y": 0}, {"x": 5, "y": 5}], "modifiers": "shift"})
     again = PARSE(action.model_dump(mode="json"))
     assert again == action
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        {"type": "type", "text": "a"},
+        {"type": "key", "keys": "ctrl+a"},
+        {"type": "move", "x": 1, "y": 1},
+        {"type": "click"},
+        {"type": "click", "x": 0, "y": 0},
+        {"type": "scroll", "dy": 1},
+        {"type": "scroll", "dy": 1, "x": 3, "y": 4},
+        {"type": "mouse_down"},
+        {"type": "drag", "path": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]},
+        {"type": "screenshot"},
+        {"type": "screenshot", "region": {"x": 0, "y": 0, "width": 1, "height": 1}},
+        {"type": "zoom", "region": {"x": 0, "y": 0, "width": 1, "height": 1}},
+        {"type": "batch", "actions": [{"type": "type", "text": "a"}, {"type": "move", "x": 0, "y": 0}]},
+    ],
+)
+def test_the_screen_size_is_needed_exactly_when_an_action_places_something(action: dict[str, object]) -> None:
+    from deskbox.actions import out_of_bounds, parse_request, places_on_screen
+
+    parsed = parse_request(action)
+    # On a 0x0 screen every point and region is out of bounds, so these agree.
+    assert places_on_screen(parsed) == bool(list(out_of_bounds(parsed, 0, 0)))
