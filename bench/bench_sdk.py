@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import statistics
 import subprocess
 import time
@@ -26,6 +27,9 @@ from deskbox.backends.docker import DockerBackend
 
 REPORT = Report("bench_sdk")
 say = REPORT.line
+# Everything this run makes carries its label, and only that is removed: the machine may
+# hold the user's own sandboxes and pools.
+OURS = {"deskbox.bench-run": secrets.token_hex(4)}
 
 
 async def timed_creates(backend: DockerBackend, runs: int) -> list[float]:
@@ -40,7 +44,7 @@ async def timed_creates(backend: DockerBackend, runs: int) -> list[float]:
 
 async def memory_with_many(count: int) -> tuple[float, float]:
     sandboxes = await asyncio.gather(
-        *(AsyncSandbox.create(backend="docker", timeout=600) for _ in range(count))
+        *(AsyncSandbox.create(backend="docker", labels=OURS, timeout=600) for _ in range(count))
     )
     try:
         await asyncio.sleep(5)
@@ -51,7 +55,7 @@ async def memory_with_many(count: int) -> tuple[float, float]:
 
 
 async def step_overhead(n: int) -> tuple[float, float]:
-    sbx = await AsyncSandbox.create(backend="docker", timeout=600)
+    sbx = await AsyncSandbox.create(backend="docker", labels=OURS, timeout=600)
     headers = {"Authorization": f"Bearer {sbx.info.token}"}
     try:
         async with httpx.AsyncClient(base_url=sbx.url, headers=headers, trust_env=False) as http:
@@ -84,16 +88,17 @@ async def step_overhead(n: int) -> tuple[float, float]:
 
 
 async def main(many: int, n: int) -> None:
-    cold = await timed_creates(DockerBackend(), 3)
-    pooled_backend = DockerBackend(pool_size=2)
+    cold = await timed_creates(DockerBackend(labels=OURS), 3)
+    pooled_backend = DockerBackend(pool_size=2, labels=OURS)
     await pooled_backend.fill_pool()
     warm = []
     for _ in range(5):
         await pooled_backend.fill_pool()  # the benchmark waits for the refill; a user's next create may not
         warm += await timed_creates(pooled_backend, 1)
     await pooled_backend.aclose()
+    label = next(f"{key}={value}" for key, value in OURS.items())
     for name in subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "name=deskbox-pool-"], capture_output=True, text=True
+        ["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True
     ).stdout.split():
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     median_pss, total_pss = await memory_with_many(many)

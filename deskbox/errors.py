@@ -3,6 +3,7 @@
     DeskboxError
     ├── InvalidActionError        a request the desktop cannot take (HTTP 422); has .details
     │                             (every bad argument, on either side of the wire)
+    │   └── RequestTooLargeError  a body, headers or an output past its size limit (413)
     ├── AuthenticationError       missing or wrong token (HTTP 401)
     ├── PermissionDeniedError     the sandbox refuses, e.g. another user without root (403)
     ├── NotFoundError             no such file, process or window (404)
@@ -107,6 +108,13 @@ def validation_message(details: Sequence[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+class RequestTooLargeError(InvalidActionError):
+    """A request (its body or headers) or what it asks for (an output) is over a limit."""
+
+    status_code = 413
+    error_type = "request_too_large"
+
+
 class AuthenticationError(DeskboxError):
     status_code = 401
     error_type = "authentication_error"
@@ -205,6 +213,7 @@ ERROR_TYPES: dict[str, type[DeskboxError]] = {
     for cls in (
         DeskboxError,
         InvalidActionError,
+        RequestTooLargeError,
         AuthenticationError,
         PermissionDeniedError,
         NotFoundError,
@@ -234,6 +243,7 @@ __all__ = [
     "InvalidActionError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RequestTooLargeError",
     "ResponseValidationError",
     "SandboxNotFoundError",
     "TimeoutError",

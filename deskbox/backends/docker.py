@@ -9,6 +9,10 @@ that created it died; a reaper at every create and list removes anything stopped
 
 A warm pool (``pool_size=N``) keeps N containers started and healthy; create() claims
 one by renaming it, which Docker does atomically, so two creators never get the same one.
+
+``labels`` scope a backend: its containers carry them, and it lists, sweeps and pools
+only containers that do, so two users (or a test run and a user) on one engine never
+touch each other's sandboxes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import json
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +56,28 @@ def _docker() -> Any:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, image: str = IMAGE, pool_size: int = 0, build: bool = True) -> None:
+    def __init__(
+        self,
+        image: str = IMAGE,
+        pool_size: int = 0,
+        build: bool = True,
+        *,
+        labels: Mapping[str, str] | None = None,
+        pool: str = "default",
+    ) -> None:
         self.image = image
         self.pool_size = pool_size
+        self.pool = pool
+        self.labels = dict(labels or {})
         self._build = build
         self._client: Any = None
         self._image_ready = False
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _filters(self, *more: str) -> dict[str, list[str]]:
+        """Docker label filters for this backend's containers (and ``more``)."""
+        return {"label": [LABEL, *(f"{k}={v}" for k, v in self.labels.items()), *more]}
 
     @property
     def client(self) -> Any:
@@ -122,7 +140,7 @@ class DockerBackend:
     async def _list(self) -> builtins.list[SandboxInfo]:
         await self.reap()
         containers = await asyncio.to_thread(
-            self.client.containers.list, filters={"label": [LABEL], "status": "running"}
+            self.client.containers.list, filters={**self._filters(), "status": ["running"]}
         )
         return [self._info_of(c) for c in containers if not c.name.startswith("deskbox-pool-")]
 
@@ -143,7 +161,7 @@ class DockerBackend:
 
         def sweep() -> None:
             # sparse: no inspect per container, which races with containers going away.
-            for container in self.client.containers.list(all=True, sparse=True, filters={"label": [LABEL]}):
+            for container in self.client.containers.list(all=True, sparse=True, filters=self._filters()):
                 # Not "created": a concurrent create's container passes through it.
                 if container.status in ("exited", "dead"):
                     _remove(container)
@@ -152,9 +170,7 @@ class DockerBackend:
 
     async def fill_pool(self) -> None:
         """Start pool containers until ``pool_size`` are waiting."""
-        waiting = await asyncio.to_thread(
-            self.client.containers.list, filters={"label": [LABEL, "deskbox.pool=1"], "name": "deskbox-pool-"}
-        )
+        waiting = await asyncio.to_thread(self._pooled)
         missing = self.pool_size - len(waiting)
         if missing > 0:
             started = await asyncio.gather(
@@ -204,9 +220,10 @@ class DockerBackend:
         width, height = spec.resolution
         name = f"deskbox-{role + '-' if role else ''}{secrets.token_hex(4)}"
         labels = {
+            **self.labels,
             LABEL: "1",
             "deskbox.metadata": json.dumps(spec.metadata),
-            **({"deskbox.pool": "1"} if role else {}),
+            **({"deskbox.pool": self.pool} if role else {}),
         }
         try:
             container = self.client.containers.run(
@@ -249,8 +266,11 @@ class DockerBackend:
             raise SandboxNotFoundError(f"no sandbox {sandbox_id!r}") from None
         except docker.errors.APIError as exc:
             raise BackendError(f"cannot look up sandbox {sandbox_id!r}: {exc}") from exc
-        if LABEL not in (container.labels or {}):
+        labels = container.labels or {}
+        if LABEL not in labels:
             raise SandboxNotFoundError(f"{sandbox_id!r} is not a deskbox sandbox")
+        if any(labels.get(key) != value for key, value in self.labels.items()):
+            raise SandboxNotFoundError(f"{sandbox_id!r} is not one of this backend's sandboxes")
         return container
 
     def _info_of(self, container: Any) -> SandboxInfo:
@@ -265,9 +285,7 @@ class DockerBackend:
         )
 
     async def _claim(self, spec: SandboxSpec) -> SandboxInfo | None:
-        waiting = await asyncio.to_thread(
-            self.client.containers.list, filters={"label": [LABEL, "deskbox.pool=1"], "name": "deskbox-pool-"}
-        )
+        waiting = await asyncio.to_thread(self._pooled)
         # Oldest first: a refill may still be starting the newest ones.
         for container in sorted(waiting, key=lambda c: c.attrs.get("Created", "")):
             new_name = f"deskbox-{secrets.token_hex(4)}"
@@ -282,6 +300,10 @@ class DockerBackend:
             await self._set_deadline(info, spec.timeout)
             return info
         return None
+
+    def _pooled(self) -> builtins.list[Any]:
+        filters = {**self._filters(f"deskbox.pool={self.pool}"), "name": ["deskbox-pool-"]}
+        return list(self.client.containers.list(filters=filters))
 
     def _running(self, name: str) -> bool:
         import docker

@@ -140,7 +140,9 @@ def _by_status(status: int) -> type[errors.DeskboxError]:
         403: errors.PermissionDeniedError,
         404: errors.NotFoundError,
         409: errors.ConflictError,
+        413: errors.RequestTooLargeError,
         422: errors.InvalidActionError,
+        431: errors.RequestTooLargeError,
         503: errors.DesktopUnavailableError,
         504: errors.TimeoutError,
     }.get(status, errors.DeskboxError)

@@ -1,7 +1,10 @@
 """Commands in the sandbox: run to completion, or in the background with an id.
 
-Every command is its own process group, so a timeout or a kill reaches the children a
-shell started too. Output goes into bounded buffers with absolute offsets: a caller can
+Every command is a session of its own, and its timeout and a kill end the whole session
+(``sessions.py``): the children a shell started, backgrounded ones that outlive the
+shell, and a fork bomb's offspring too. The timeout runs from the start whether or not
+the first process has exited, so ``sleep 300 &`` under ``timeout=5`` ends at 5 s;
+``timeout=None`` lets leftovers run on. Output goes into bounded buffers with absolute offsets: a caller can
 read a background process's output later from where it left off, and a streaming reader
 follows the same buffers, so a slow reader never blocks the process.
 """
@@ -24,6 +27,7 @@ from typing import IO
 from .._process import fd_ready, wait_exit
 from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
 from ..models import CommandRequest, CommandResult
+from .sessions import end_session, signal_session
 
 OUTPUT_LIMIT = 8 * 1024 * 1024
 """Bytes of each stream kept per process; older output is dropped first."""
@@ -105,12 +109,13 @@ class Process:
             self.stdin.close()
 
     def signal(self, signum: int = signal.SIGKILL) -> bool:
-        """Signal the whole process group; False if it had already ended."""
-        try:
-            os.killpg(self.pid, signum)
-        except ProcessLookupError:
-            return False
-        return True
+        """Signal every process of the command's session; False if none was left."""
+        return signal_session(self.pid, signum)
+
+    async def end(self) -> bool:
+        """Kill every process of the command's session, forks that race the kill included;
+        False if some could not be ended in time."""
+        return await end_session(self.pid)
 
     async def wait(self, timeout: float | None = None) -> bool:
         """Wait for the end; True if it ended within ``timeout``."""
@@ -256,9 +261,7 @@ class ProcessManager:
             del self._processes[old.id]
 
     async def shutdown(self) -> None:
-        for process in self._processes.values():
-            if process.running:
-                process.signal(signal.SIGKILL)
+        await asyncio.gather(*(process.end() for process in self._processes.values() if process.running))
 
 
 def _identity(user: str | None) -> pwd.struct_passwd | None:
@@ -336,6 +339,10 @@ async def _feed(pipe: StdinPipe, data: str | None, keep_open: bool) -> None:
         pipe.close()
 
 
+_ENDING: set[asyncio.Task[bool]] = set()
+"""Session kills under way at deadlines, kept referenced until they finish."""
+
+
 async def _supervise(
     popen: subprocess.Popen[bytes], process: Process, stdin: str | None, keep_stdin_open: bool
 ) -> None:
@@ -348,19 +355,25 @@ async def _supervise(
     feeding = None
     if process.stdin is not None:
         feeding = asyncio.ensure_future(_feed(process.stdin, stdin, keep_stdin_open))
-    killer = None
+    deadline = None
     if process.timeout is not None:
 
-        def on_timeout() -> None:
-            process.timed_out = True
-            process.signal(signal.SIGKILL)
+        def on_deadline() -> None:
+            # Not cancelled when the first process exits: what it left behind ends now too.
+            if process.running:
+                process.timed_out = True
+            ending = loop.create_task(process.end())
+            _ENDING.add(ending)
+            ending.add_done_callback(_ENDING.discard)
 
-        killer = loop.call_later(process.timeout, on_timeout)
+        deadline = loop.call_later(process.timeout, on_deadline)
     try:
         code = await wait_exit(popen)
+    except BaseException:
+        if deadline is not None:
+            deadline.cancel()
+        raise
     finally:
-        if killer is not None:
-            killer.cancel()
         draining = [asyncio.ensure_future(eof.wait()) for _, _, eof in pipes]
         await asyncio.wait(draining, timeout=DRAIN_AFTER_EXIT)
         for waiter in draining:

@@ -14,6 +14,7 @@ from .. import __version__
 from ..desktop import Desktop
 from .auth import TokenStore, require_token
 from .errors import install_error_handlers
+from .limits import RequestLimits
 from .routes import actions, browser, docs, files, info, screenshot, shell, viewer
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     app.state.desktop = desktop
     app.state.viewer_auth = ViewerAuth(tokens)
     install_error_handlers(app)
+    # Outermost: nothing reads a body before the token and the size are checked.
+    app.add_middleware(RequestLimits, tokens=tokens)
     # Open: health probes. Own checks: the viewer (ticket/cookie), DevTools sockets, docs.
     for open_router in (info.health_router, viewer.public_router, browser.socket_router, docs.router):
         app.include_router(open_router)

@@ -7,6 +7,8 @@ import asyncio
 import uvicorn
 from fastapi import FastAPI
 
+from .limits import LimitedHttp
+
 
 class QuietServer(uvicorn.Server):
     """uvicorn's server, waking once a second instead of ten times when idle.
@@ -29,6 +31,6 @@ def run_server(app: FastAPI, host: str, port: int) -> None:
     # httptools parses requests several times faster than h11; the plain asyncio loop
     # is kept because uvloop makes starting subprocesses slower.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, http="httptools", loop="asyncio"
+        app, host=host, port=port, log_level="warning", access_log=False, http=LimitedHttp, loop="asyncio"
     )
     QuietServer(config).run()

@@ -4,24 +4,42 @@ The fixture installs and starts Docker with ../shared/ci/ensure-docker when need
 builds the image (progress printed), brings the sandbox up with a unique project name,
 a test token and a free port, and takes it down at the end, checking that nothing is
 left behind. Set DESKBOX_SKIP_DOCKER=1 to skip these tests on a machine without root.
+
+The tests touch only what they made: every docker-backend sandbox of this run carries
+``RUN_LABELS`` (through ``docker_backend()``), and only those are listed, swept and
+removed. ``foreign_sandboxes`` stands for a user's own sandboxes on the same machine:
+started before the docker tests and checked, at the end of the session, to be alive
+and untouched.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from deskbox._ports import free_port
+from deskbox.backends.docker import DockerBackend
 
 REPO = Path(__file__).resolve().parents[2]
+RUN_ID = secrets.token_hex(4)
+RUN_LABELS = {"deskbox.test-run": RUN_ID}
+
+
+def docker_backend(**options: object) -> DockerBackend:
+    """A docker backend scoped to this test run."""
+    return DockerBackend(labels=RUN_LABELS, **options)  # type: ignore[arg-type]
+
+
 ENSURE_DOCKER = Path(os.environ.get("DESKBOX_ENSURE_DOCKER", REPO.parent / "shared" / "ci" / "ensure-docker"))
 
 
@@ -121,3 +139,30 @@ def inspect(container: str) -> dict[str, object]:
         subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True).stdout
     )
     return data[0]
+
+
+FOREIGN_LABELS = {"deskbox.test-foreign": RUN_ID}
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def foreign_sandboxes(sandbox: Sandbox) -> AsyncIterator[list[str]]:
+    """A user's sandboxes on this machine: a running one and a warm pool's, made before the
+    docker tests the way a user makes them. At the end they must be alive and untouched."""
+    from deskbox import AsyncSandbox
+
+    theirs = DockerBackend(labels=FOREIGN_LABELS, pool_size=1)
+    running = await AsyncSandbox.create(backend=theirs, timeout=3600)
+    await theirs.fill_pool()
+    pooled = [c.name for c in await asyncio.to_thread(theirs._pooled)]
+    names = [running.sandbox_id, *pooled]
+    try:
+        yield names
+        assert await running.get_screen_size() == (1280, 800), "the user's sandbox stopped answering"
+        for name in names:
+            state = inspect(name)["State"]
+            assert isinstance(state, dict) and state["Running"], f"{name} was stopped by the tests"
+    finally:
+        await running.kill()
+        for name in pooled:
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        await theirs.aclose()

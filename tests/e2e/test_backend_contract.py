@@ -26,6 +26,7 @@ from deskbox import AsyncSandbox, SandboxNotFoundError, UnsupportedInModeError
 from deskbox.backends import Backend, get_backend
 from deskbox.backends.e2b import E2BBackend
 from harness import e2b_cloud, e2b_desktop
+from tests.e2e.conftest import docker_backend
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
@@ -48,8 +49,8 @@ BACKENDS = ["local", "docker", "e2b", "e2b-stock", LIVE_E2B, LIVE_E2B_STOCK]
 
 def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
     if name == "docker":
-        request.getfixturevalue("sandbox")  # Docker running and the image built
-        return get_backend("docker")
+        request.getfixturevalue("foreign_sandboxes")  # Docker up, the image built, a user's sandboxes
+        return docker_backend()
     if name == "e2b":
         return E2BBackend(sdk=e2b_cloud, api_key=e2b_cloud.API_KEY)  # type: ignore[arg-type]
     if name == "e2b-stock":
@@ -77,6 +78,7 @@ async def box(backend: Backend) -> AsyncIterator[AsyncSandbox]:
     finally:
         with contextlib.suppress(SandboxNotFoundError):  # a test may have killed it itself
             await created.kill()
+        await backend.aclose()
 
 
 async def test_screen_pointer_and_a_click_at_zero(box: AsyncSandbox) -> None:

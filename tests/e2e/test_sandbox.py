@@ -311,3 +311,12 @@ def test_resolution_setting_and_compose_down_leaves_nothing_behind(sandbox: Sand
     for kind in ("container", "network", "volume"):
         assert docker_labels(kind, project) == [], f"{kind} left behind"
     assert REPO.exists()
+
+
+def test_the_image_carries_the_real_package(sandbox: Sandbox) -> None:
+    """The SDK imports inside a sandbox, and it is this checkout's deskbox."""
+    import deskbox
+
+    code = "import deskbox; from deskbox import Sandbox, UnsupportedInModeError; print(deskbox.__version__)"
+    shown = sandbox.exec("python3", "-c", code)
+    assert shown.stdout.strip() == deskbox.__version__

@@ -222,3 +222,71 @@ async def test_stdin_is_refused_where_it_cannot_work(client: httpx.AsyncClient) 
     foreground = await client.post("/shell/run", json={"cmd": "cat", "open_stdin": True})
     assert foreground.status_code == 422
     assert ["body", "open_stdin"] in [d["loc"] for d in foreground.json()["error"]["details"]]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def wait_gone(pids: list[int], timeout: float = 10) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [pid for pid in pids if alive(pid)]
+        if not left:
+            return []
+        await asyncio.sleep(0.05)
+    return [pid for pid in pids if alive(pid)]
+
+
+async def test_what_a_finished_command_left_running_ends_at_its_timeout(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "left.pid"
+    started = time.monotonic()
+    result = await run(client, cmd=f"sleep 300 & echo $! > {pid_file}", timeout=2)
+    assert result["exit_code"] == 0 and time.monotonic() - started < 1.5  # the call returned at once
+    left = int(pid_file.read_text())
+    assert alive(left)  # still running before the timeout
+    assert await wait_gone([left]) == []
+    assert time.monotonic() - started >= 1.9
+
+
+async def test_a_kill_ends_every_process_the_command_started(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A tree of 63 processes, some moved into process groups of their own (job control),
+    some forking while the kill runs: none is left."""
+    pids = tmp_path / "pids"
+    tree = (
+        f"f() {{ echo $BASHPID >> {pids}; "
+        "if [ $1 -gt 0 ]; then f $(($1-1)) & f $(($1-1)) & fi; sleep 300; }; "
+        # `set -m` gives each background job a process group of its own, in the same session.
+        f"set -m; f 5 & (while :; do sleep 30 & echo $! >> {pids}; sleep 0.01; done) & wait"
+    )
+    started = (await client.post("/processes", json={"cmd": ["bash", "-c", tree], "timeout": None})).json()
+    await eventually_lines(pids, 63)
+    killed = await client.post(f"/processes/{started['id']}/signal", json={"signal": "KILL"})
+    assert killed.status_code == 200 and killed.json()["running"] is False
+    everyone = [int(line) for line in pids.read_text().split()]
+    assert await wait_gone(everyone, timeout=2) == []
+
+
+async def test_a_timeout_ends_a_fork_loop(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    loop = f"while :; do (sleep 30 & echo $! >> {pids}) ; sleep 0.005; done"
+    result = await run(client, cmd=loop, timeout=1)
+    assert result["timed_out"] is True
+    assert await wait_gone([int(line) for line in pids.read_text().split()], timeout=2) == []
+
+
+async def eventually_lines(path: Path, count: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().split()) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} has fewer than {count} lines")

@@ -135,11 +135,14 @@ async def write_stdin(process_id: str, request: StdinRequest, desktop: DesktopDe
 
 @router.post("/processes/{process_id}/signal", response_model=ProcessInfo)
 async def signal_process(process_id: str, request: SignalRequest, desktop: DesktopDep) -> ProcessInfo:
-    """Send a signal to the process's whole group (default KILL)."""
+    """Send a signal to every process the command started (default KILL, which repeats
+    until none is left and waits for the command to end)."""
     process = desktop.processes.get(process_id)
-    process.signal(signal.Signals[f"SIG{request.signal}"])
     if request.signal == "KILL":
+        await process.end()
         await process.wait(5)
+    else:
+        process.signal(signal.Signals[f"SIG{request.signal}"])
     return _info(process)
 
 
