@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -41,6 +42,30 @@ MAX_HOLD_SECONDS = 30.0
 MAX_SETTLE_SECONDS = 30.0
 MAX_TEXT_LENGTH = 100_000
 MAX_BATCH_LENGTH = 1000
+MAX_IMAGE_SIDE = 8192
+"""The widest or tallest image deskbox makes; a screenshot's size is checked against it
+after the aspect ratio fills in the side not given."""
+
+
+def valid_unicode(value: str) -> str:
+    """Text that can be encoded: JSON lets a lone surrogate (\\ud800) through, nothing
+    downstream (a keyboard, a file, a process) can take one."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode: it holds a lone surrogate") from None
+    return value
+
+
+def clean_text(value: str) -> str:
+    """Text that a command line, a path or a name can hold: valid Unicode, no NUL byte."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL byte, which no command, path or name can hold")
+    return valid_unicode(value)
+
+
+UnicodeText = Annotated[str, AfterValidator(valid_unicode)]
+CleanText = Annotated[str, AfterValidator(clean_text)]
 
 
 class _Model(BaseModel):
@@ -71,8 +96,8 @@ class ScreenshotOptions(_Model):
 
     format: ImageFormat = "png"
     quality: Annotated[int, Field(ge=1, le=100)] = 80
-    width: Annotated[int, Field(gt=0, le=8192)] | None = None
-    height: Annotated[int, Field(gt=0, le=8192)] | None = None
+    width: Annotated[int, Field(gt=0, le=MAX_IMAGE_SIDE)] | None = None
+    height: Annotated[int, Field(gt=0, le=MAX_IMAGE_SIDE)] | None = None
     scale: Annotated[float, Field(gt=0, le=4)] | None = None
     region: Region | None = None
     cursor: bool = False
@@ -217,7 +242,7 @@ class Type(_Model):
     """Type any Unicode text; newlines press Return and tabs press Tab."""
 
     type: Literal["type"] = "type"
-    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+    text: UnicodeText = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
 
 
 class Wait(_Model):
@@ -270,6 +295,20 @@ class Batch(_Model):
 
     type: Literal["batch"] = "batch"
     actions: list[Action] = Field(min_length=1, max_length=MAX_BATCH_LENGTH)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Batch:
+        # No one request may hold the desktop for long: the waits, holds and typing of a
+        # batch are bounded as one action's are.
+        waited = sum(a.duration for a in self.actions if isinstance(a, Wait | HoldKey))
+        if waited > MAX_WAIT_SECONDS:
+            raise ValueError(
+                f"the batch waits and holds keys {waited:g} s in all; at most {MAX_WAIT_SECONDS:g} s"
+            )
+        typed = sum(len(a.text) for a in self.actions if isinstance(a, Type))
+        if typed > MAX_TEXT_LENGTH:
+            raise ValueError(f"the batch types {typed} characters in all; at most {MAX_TEXT_LENGTH}")
+        return self
 
 
 ActionRequest = Annotated[Action | Batch, Field(discriminator="type")]
@@ -439,14 +478,20 @@ def target_size(
 ) -> tuple[int, int]:
     """The output size for a resize request; one given side keeps the aspect ratio."""
     if scale is not None:
-        return max(1, round(width * scale)), max(1, round(height * scale))
-    if to_width is not None and to_height is not None:
-        return to_width, to_height
-    if to_width is not None:
-        return to_width, max(1, round(height * to_width / width))
-    if to_height is not None:
-        return max(1, round(width * to_height / height)), to_height
-    return width, height
+        size, asked = (max(1, round(width * scale)), max(1, round(height * scale))), "scale"
+    elif to_width is not None and to_height is not None:
+        size, asked = (to_width, to_height), "width"
+    elif to_width is not None:
+        size, asked = (to_width, max(1, round(height * to_width / width))), "width"
+    elif to_height is not None:
+        size, asked = (max(1, round(width * to_height / height)), to_height), "height"
+    else:
+        return width, height
+    if max(size) > MAX_IMAGE_SIDE:
+        raise InvalidActionError.at(
+            (asked,), f"the image would be {size[0]}x{size[1]}, over the {MAX_IMAGE_SIDE}-pixel limit"
+        )
+    return size
 
 
 def zoom_size(

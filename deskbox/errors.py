@@ -12,6 +12,7 @@
     ├── TimeoutError              a wait ran out; a timed-out command also says so
     ├── CommandExitError          a command exited non-zero; has .result
     ├── DesktopUnavailableError   the X display cannot be reached right now (503)
+    ├── StorageFullError          the sandbox's disk is full (507)
     ├── ActionFailedError         an action in a batch failed while running; has .index
     ├── UnsupportedInModeError    a reduced mode (E2B's stock template) cannot do this (501)
     ├── CapabilityError           the backend cannot do this at all, e.g. pause (501)
@@ -159,6 +160,13 @@ class DesktopUnavailableError(DeskboxError):
     error_type = "desktop_unavailable"
 
 
+class StorageFullError(DeskboxError):
+    """The sandbox has no space left for what was being written; what was there is kept."""
+
+    status_code = 507
+    error_type = "storage_full"
+
+
 class ActionFailedError(DeskboxError):
     """An action failed while running; the ones before it took effect."""
 
@@ -222,6 +230,7 @@ ERROR_TYPES: dict[str, type[DeskboxError]] = {
         TimeoutError,
         CommandExitError,
         DesktopUnavailableError,
+        StorageFullError,
         ActionFailedError,
         UnsupportedInModeError,
         CapabilityError,
@@ -246,6 +255,7 @@ __all__ = [
     "RequestTooLargeError",
     "ResponseValidationError",
     "SandboxNotFoundError",
+    "StorageFullError",
     "TimeoutError",
     "UnsupportedInModeError",
 ]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from .actions import ActionResult
+from .actions import ActionResult, CleanText, UnicodeText, clean_text
 
 MAX_COMMAND_TIMEOUT = 24 * 3600.0
 
@@ -46,9 +46,9 @@ class ErrorBody(BaseModel):
 
 def _check_command(value: Any) -> Any:
     if isinstance(value, str):
-        return value
+        return clean_text(value)
     if isinstance(value, list) and value and all(isinstance(arg, str) for arg in value):
-        return value
+        return [clean_text(arg) for arg in value]
     raise ValueError("give a shell string or a non-empty list of strings (argv)")
 
 
@@ -60,10 +60,10 @@ class CommandRequest(_Request):
     """A shell string run by /bin/sh -c, or an argv list run directly."""
     timeout: Annotated[float, Field(gt=0, le=MAX_COMMAND_TIMEOUT)] | None = 60.0
     """Seconds before the whole process group is killed; null for no limit."""
-    cwd: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    user: str | None = None
-    stdin: str | None = None
+    cwd: CleanText | None = None
+    env: dict[CleanText, CleanText] = Field(default_factory=dict)
+    user: CleanText | None = None
+    stdin: UnicodeText | None = None
     """Text written to the command's input; it is closed afterwards unless ``open_stdin``."""
     open_stdin: bool = False
     """Keep the input open (background processes only) for ``POST /processes/{id}/stdin``."""
@@ -108,7 +108,7 @@ class ProcessOutput(BaseModel):
 
 
 class StdinRequest(_Request):
-    data: str = Field(default="", max_length=10_000_000)
+    data: UnicodeText = Field(default="", max_length=10_000_000)
     close: bool = False
     """Close the input after writing, so the process reads end-of-file."""
 
@@ -134,8 +134,8 @@ class FileInfo(BaseModel):
 
 
 class WriteFileRequest(_Request):
-    path: str = Field(min_length=1)
-    content: str
+    path: CleanText = Field(min_length=1)
+    content: UnicodeText
     encoding: Literal["utf-8", "base64"] = "utf-8"
     append: bool = False
     mode: Annotated[str, Field(pattern=r"^0?o?[0-7]{3,4}$")] | None = None
@@ -143,8 +143,8 @@ class WriteFileRequest(_Request):
 
 
 class MoveRequest(_Request):
-    source: str = Field(min_length=1)
-    destination: str = Field(min_length=1)
+    source: CleanText = Field(min_length=1)
+    destination: CleanText = Field(min_length=1)
     overwrite: bool = False
 
 
@@ -158,11 +158,11 @@ class FileContent(BaseModel):
 
 
 class ClipboardContent(BaseModel):
-    text: str
+    text: UnicodeText
 
 
 class OpenRequest(_Request):
-    target: str = Field(min_length=1)
+    target: CleanText = Field(min_length=1)
     """A URL or a file path."""
 
 
@@ -216,7 +216,7 @@ class Health(BaseModel):
 
 
 class NavigateRequest(_Request):
-    url: str = Field(min_length=1, max_length=100_000)
+    url: CleanText = Field(min_length=1, max_length=100_000)
 
 
 class HistoryMoved(BaseModel):

@@ -14,6 +14,7 @@ import mss
 from PIL import Image as PILImage
 
 from ..actions import ImageFormat, Region
+from ..errors import DesktopUnavailableError
 from ..imaging import Encoded, encode
 from .xthread import XThread
 
@@ -53,7 +54,14 @@ class Grabber:
             monitor = grabber.monitors[0]
         else:
             monitor = {"left": region.x, "top": region.y, "width": region.width, "height": region.height}
-        shot = grabber.grab(monitor)
+        try:
+            shot = grabber.grab(monitor)
+        except Exception as exc:
+            # mss holds an X connection of its own: when the server behind it dies (even
+            # mid-grab), it fails with whatever its bindings raise, an AssertionError among
+            # them. Every grabber is dropped, with the X thread's connection, and the next
+            # grab opens new ones.
+            raise DesktopUnavailableError(f"the screen grab failed: {exc or type(exc).__name__}") from exc
         return Frame(shot.width, shot.height, shot.raw)  # mss hands out a fresh buffer
 
 

@@ -33,6 +33,8 @@ SETTLE_QUIET = 0.1
 """Seconds the screen must stay unchanged to count as settled. Longer than a repaint
 after input takes; shorter than a caret's blink, so a blinking caret still settles."""
 SETTLE_POLL = 0.02
+TYPE_CHUNK = 200
+"""Characters typed per X-thread call (a few tens of milliseconds of typing)."""
 
 
 class Desktop:
@@ -112,7 +114,10 @@ class Desktop:
         await self.xthread.call(self.input.release_chord, pressed)
 
     async def type_text(self, text: str) -> None:
-        await self.xthread.call(self.input.type_text, text)
+        # In pieces, each its own X-thread call: a screenshot or /health waits for one
+        # piece, not the whole text, and a cancelled request stops between pieces.
+        for start in range(0, len(text), TYPE_CHUNK):
+            await self.xthread.call(self.input.type_text, text[start : start + TYPE_CHUNK])
 
     # ---- capture ------------------------------------------------------------------------
 

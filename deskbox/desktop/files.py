@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import ConflictError, DeskboxError, InvalidActionError, NotFoundError, PermissionDeniedError
+from ..errors import (
+    ConflictError,
+    InvalidActionError,
+    NotFoundError,
+    PermissionDeniedError,
+    RequestTooLargeError,
+    StorageFullError,
+)
 from ..models import FileInfo, FileType
 
 MAX_INLINE_READ = 16 * 1024 * 1024
@@ -49,9 +56,10 @@ def translate_os_errors(path: Path | str) -> Iterator[None]:
     except OSError as exc:
         if exc.errno == errno.ENOTEMPTY:
             raise ConflictError(f"{path} is not empty; delete it recursively") from None
-        if exc.errno == errno.ENOSPC:
-            raise DeskboxError(f"no space left on the device writing {path}") from None
-        raise DeskboxError(f"{path}: {exc.strerror or exc}") from exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFullError(f"no space left on the device writing {path}") from None
+        # EIO from /proc/self/mem, EINVAL from odd files: the path is not readable this way.
+        raise ConflictError(f"{path}: {exc.strerror or exc}") from exc
 
 
 def _info(path: Path) -> FileInfo:
@@ -107,25 +115,42 @@ def list_dir(path: str, depth: int = 1) -> list[FileInfo]:
     return entries
 
 
+def _regular(target: Path) -> os.stat_result:
+    """The stat of a regular file. A device (/dev/zero), a pipe or a socket is refused
+    before it is opened: one never ends, the other blocks until someone writes."""
+    st = target.stat()
+    if stat_module.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(str(target))
+    if not stat_module.S_ISREG(st.st_mode):
+        raise ConflictError(
+            f"{target} is not a regular file (a device, a pipe or a socket); it cannot be read"
+        )
+    return st
+
+
 def read_bytes(path: str) -> bytes:
     target = resolve(path)
     with translate_os_errors(target):
-        size = target.stat().st_size
-        if target.is_dir():
-            raise IsADirectoryError(path)
+        size = _regular(target).st_size
         if size > MAX_INLINE_READ:
-            raise ConflictError(
+            raise RequestTooLargeError(
                 f"{target} is {size} bytes; download files over {MAX_INLINE_READ} bytes as a stream"
             )
-        return target.read_bytes()
+        # /proc files say they are empty and are not: read at most one byte past the limit.
+        with target.open("rb") as file:
+            data = file.read(MAX_INLINE_READ + 1)
+        if len(data) > MAX_INLINE_READ:
+            raise RequestTooLargeError(
+                f"{target} holds more than {MAX_INLINE_READ} bytes; download it as a stream"
+            )
+        return data
 
 
 def check_readable_file(path: str) -> Path:
     """The resolved path of a regular, readable file, for streaming it out."""
     target = resolve(path)
     with translate_os_errors(target):
-        if target.is_dir():
-            raise IsADirectoryError(path)
+        _regular(target)
         with target.open("rb"):
             pass
     return target

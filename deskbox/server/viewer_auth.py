@@ -55,12 +55,14 @@ class ViewerAuth:
 
     def check_cookie(self, value: str | None) -> Mode | None:
         """The mode a cookie grants, or None if it is missing, expired or forged."""
-        if not value:
-            return None
+        if not value or len(value) > 200 or not value.isascii():
+            return None  # anything else is not a cookie this server made
         mode, _, rest = value.partition(".")
         expires, _, signature = rest.partition(".")
-        if mode not in ("full", "view") or not expires.isdigit() or int(expires) < time.time():
+        if mode not in ("full", "view") or not (expires.isdigit() and len(expires) <= 12):
             return None
-        if not hmac.compare_digest(signature, self._sign(f"viewer:{mode}:{expires}")):
+        if int(expires) < time.time():
+            return None
+        if not hmac.compare_digest(signature.encode(), self._sign(f"viewer:{mode}:{expires}").encode()):
             return None
         return mode  # type: ignore[return-value]

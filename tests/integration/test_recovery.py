@@ -41,3 +41,28 @@ async def test_reconnects_after_the_x_server_restarts() -> None:
             xvfb.kill()
             xvfb.wait()
             await desktop.close()
+
+
+async def test_screenshots_heal_after_the_x_server_dies_under_them() -> None:
+    """mss's own connection dies with the server; once it is back, screenshots work again
+    without any other call repairing anything."""
+    xvfb, display = start_xvfb(640, 480)
+    desktop = Desktop(display)
+    app = create_app(Settings(token="t", display=display), desktop=desktop)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://x", headers={"Authorization": "Bearer t"}
+    ) as client:
+        try:
+            assert (await client.get("/screenshot")).status_code == 200  # mss connects
+            xvfb.kill()
+            xvfb.wait()
+            gone = await client.get("/screenshot")
+            assert gone.status_code == 503 and gone.json()["error"]["type"] == "desktop_unavailable"
+            xvfb, _ = start_xvfb(800, 600, display=display)
+            for _ in range(3):
+                shot = await client.get("/screenshot")
+                assert shot.status_code == 200 and shot.headers["x-image-width"] == "800"
+        finally:
+            xvfb.kill()
+            xvfb.wait()
+            await desktop.close()

@@ -10,10 +10,11 @@ back here. Playwright connects with the token as a header:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Request, WebSocket
+from fastapi import Path as FastAPIPath
 from fastapi.responses import JSONResponse
 
 from ...errors import DesktopUnavailableError, NotFoundError
@@ -45,8 +46,13 @@ def _rewrite(value: Any, upstream_ws: str, public_ws: str) -> Any:
     return value
 
 
+Endpoint = Annotated[
+    str, FastAPIPath(pattern=r"^[A-Za-z0-9_./-]*$", max_length=200, description="version, list, ...")
+]
+
+
 @router.get("/cdp/json/{endpoint:path}")
-async def devtools_json(request: Request, endpoint: str) -> JSONResponse:
+async def devtools_json(request: Request, endpoint: Endpoint) -> JSONResponse:
     """Chromium's /json endpoints (version, list, ...), with websocket URLs made public."""
     upstream = _upstream(request)
     try:
@@ -54,14 +60,15 @@ async def devtools_json(request: Request, endpoint: str) -> JSONResponse:
             # httpx sends Host: 127.0.0.1:<port>; Chromium answers only an IP or localhost
             # Host, and builds the websocket URLs it returns from it.
             answer = await client.get(f"{upstream}/json/{endpoint.rstrip('/')}")
-    except httpx.HTTPError as exc:
-        raise DesktopUnavailableError(f"the browser is not answering: {exc}") from exc
+            body = answer.json() if answer.status_code != 404 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DesktopUnavailableError(f"the browser is not answering as DevTools does: {exc}") from exc
     if answer.status_code == 404:
         raise NotFoundError(f"no DevTools endpoint /json/{endpoint}")
     scheme = "wss" if request.url.scheme == "https" else "ws"
     public_ws = f"{scheme}://{request.headers.get('host', request.url.netloc)}/cdp"
     upstream_ws = "ws://" + upstream.removeprefix("http://").removeprefix("https://")
-    return JSONResponse(_rewrite(answer.json(), upstream_ws, public_ws), status_code=answer.status_code)
+    return JSONResponse(_rewrite(body, upstream_ws, public_ws), status_code=answer.status_code)
 
 
 @router.post("/browser/navigate", status_code=204)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shlex
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from ...actions import Point
 from ...desktop import Desktop
-from ...errors import NotFoundError
+from ...errors import InvalidActionError, NotFoundError
 from ...models import (
     ActiveWindow,
     ClipboardContent,
@@ -24,6 +24,7 @@ from ..deps import get_desktop
 
 router = APIRouter(tags=["desktop"])
 DesktopDep = Annotated[Desktop, Depends(get_desktop)]
+WindowId = Annotated[int, Path(ge=0, le=0xFFFFFFFF, description="an X window id")]
 
 
 @router.get("/screen", response_model=Size)
@@ -73,7 +74,7 @@ async def search_windows(
 
 
 @router.get("/windows/{window_id}/title", response_model=WindowTitle)
-async def window_title(window_id: int, desktop: DesktopDep) -> WindowTitle:
+async def window_title(window_id: WindowId, desktop: DesktopDep) -> WindowTitle:
     for window in await desktop.list_windows():
         if window.id == window_id:
             return WindowTitle(title=window.title)
@@ -81,7 +82,7 @@ async def window_title(window_id: int, desktop: DesktopDep) -> WindowTitle:
 
 
 @router.post("/windows/{window_id}/focus", status_code=204)
-async def focus_window(window_id: int, desktop: DesktopDep) -> None:
+async def focus_window(window_id: WindowId, desktop: DesktopDep) -> None:
     await desktop.focus_window(window_id)
 
 
@@ -94,5 +95,10 @@ async def open_target(request: OpenRequest, desktop: DesktopDep) -> Launched:
 @router.post("/launch", response_model=Launched)
 async def launch(request: LaunchRequest, desktop: DesktopDep) -> Launched:
     """Start an application on the desktop, detached from the server."""
-    argv = shlex.split(request.command) if isinstance(request.command, str) else request.command
+    try:
+        argv = shlex.split(request.command) if isinstance(request.command, str) else request.command
+    except ValueError as exc:  # an unclosed quote
+        raise InvalidActionError.at(("body", "command"), f"cannot split it into words: {exc}") from None
+    if not argv or not argv[0]:
+        raise InvalidActionError.at(("body", "command"), "name a program to start")
     return Launched(pid=await desktop.launch(argv))

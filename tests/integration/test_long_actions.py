@@ -1,0 +1,122 @@
+"""Long actions do not hold the desktop: the server answers while one runs, and one whose
+client has gone away stops (a real uvicorn server on a display of its own)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from Xlib import X
+from Xlib import display as xdisplay
+
+from deskbox._ports import free_port
+from harness.desktop_session import start_xvfb
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "long-" + os.urandom(6).hex()
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class KeyCounter:
+    """A focused window on the display that counts the key releases it receives."""
+
+    def __init__(self, display: str) -> None:
+        self.count = 0
+        self._conn = xdisplay.Display(display)
+        screen = self._conn.screen()
+        self.window = screen.root.create_window(
+            0, 0, 200, 200, 0, screen.root_depth, override_redirect=True, event_mask=X.KeyReleaseMask
+        )
+        self.window.map()
+        self.window.set_input_focus(X.RevertToParent, X.CurrentTime)
+        self._conn.sync()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        try:
+            while True:
+                if self._conn.next_event().type == X.KeyRelease:
+                    self.count += 1
+        except Exception:
+            return
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[str, str]]:
+    xvfb, display = start_xvfb(800, 600)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskbox", "serve", "--display", display, "--port", str(port)],
+        env={**os.environ, "DESKBOX_TOKEN": TOKEN},
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "deskbox serve did not start"
+            time.sleep(0.05)
+        yield url, display
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        xvfb.kill()
+        xvfb.wait()
+
+
+def test_the_server_answers_during_a_long_type(served: tuple[str, str]) -> None:
+    url, display = served
+    counter = KeyCounter(display)
+    text = "x" * 6000
+    answers: list[int] = []
+
+    def type_it() -> None:
+        body = {"type": "type", "text": text}
+        answers.append(httpx.post(f"{url}/actions", json=body, headers=HEADERS, timeout=120).status_code)
+
+    typing = threading.Thread(target=type_it)
+    typing.start()
+    deadline = time.monotonic() + 30
+    while counter.count < 100:
+        assert time.monotonic() < deadline and typing.is_alive(), f"no typing arrived ({answers})"
+        time.sleep(0.01)
+    waits = []
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http:
+        while typing.is_alive() and len(waits) < 5:
+            started = time.monotonic()
+            assert http.get("/health").status_code == 200
+            assert http.get("/screenshot", params={"format": "jpeg"}).status_code == 200
+            waits.append(time.monotonic() - started)
+    typing.join()
+    assert answers == [200]
+    assert waits, "the typing ended before anything was asked"
+    assert max(waits) < 2, f"health and a screenshot waited {max(waits):.1f} s behind typing"
+    deadline = time.monotonic() + 10
+    while counter.count < len(text) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the last releases may still be on their way to the window
+    assert counter.count == len(text)
+
+
+def test_an_abandoned_action_stops(served: tuple[str, str]) -> None:
+    url, display = served
+    counter = KeyCounter(display)
+    with httpx.Client(base_url=url, headers=HEADERS) as http, pytest.raises(httpx.ReadTimeout):
+        http.post("/actions", json={"type": "type", "text": "y" * 60000}, timeout=1.0)  # gives up at 1 s
+    time.sleep(0.5)  # the server notices and stops before its next piece of typing
+    stopped_at = counter.count
+    time.sleep(2)
+    assert counter.count - stopped_at < 400, "typing went on after its client left"
+    assert counter.count < 60000
