@@ -54,15 +54,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token() -> tuple[str, bool]:
+GENERATED_TOKEN = "generated-token"
+"""Where a generated token is kept in the runtime folder: a restarted sandbox (the same
+container, or its supervisor started again) keeps its token, and so its clients and its
+viewer's cookie; a new container starts with a new folder and a new token."""
+
+
+def _token(runtime_dir: Path) -> tuple[str, bool]:
     token = os.environ.get("DESKBOX_TOKEN", "")
-    return (token, False) if token else (secrets.token_urlsafe(24), True)
+    if token:
+        return token, False
+    kept = runtime_dir / GENERATED_TOKEN
+    try:
+        previous = kept.read_text().strip()
+    except OSError:
+        previous = ""
+    if previous:
+        return previous, True
+    token = secrets.token_urlsafe(24)
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(token)
+    return token, True
 
 
 def _run_stack(config: StackConfig) -> int:
     from .sandbox.runner import run_sandbox
 
-    token, generated = _token()
+    token, generated = _token(config.runtime_dir)
     return asyncio.run(run_sandbox(config, token, generated))
 
 

@@ -210,6 +210,8 @@ class Info(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     components: dict[str, str]
+    errors: dict[str, str] = Field(default_factory=dict)
+    """For each component that is not ready and has failed: why, with its last log lines."""
 
 
 # ---- browser ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Sandboxes as Docker containers of the deskbox image, through the docker SDK.
 
-Each container gets a random token, CPU/memory/pids limits, no capabilities, and its
+Each container gets a random token, CPU (below the engine's core count), memory and pids
+limits, no capabilities, a network on which sandboxes cannot reach each other, and its
 port published on 127.0.0.1 at a free host port. Labels make them findable
 (``deskbox.sandbox``) and carry the creation metadata. The deadline is kept inside the
 sandbox (its supervisor stops at the time in /tmp/deskbox/deadline, and the container
@@ -20,22 +21,34 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import functools
 import json
 import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from .._ports import free_port
-from ..errors import BackendError, SandboxNotFoundError, TimeoutError
+from ..errors import BackendError, SandboxNotFoundError
 from ._base import SandboxInfo, SandboxSpec
+from ._health import wait_healthy
 
+T = TypeVar("T")
 IMAGE = "deskbox/desktop:latest"
 LABEL = "deskbox.sandbox"
+NETWORK = "deskbox-sandboxes"
+"""A bridge with traffic between its containers turned off: each sandbox reaches the
+outside, and the host's published ports, but never another sandbox."""
+COMPOSE_LABELS = ("com.docker.compose.project", "com.docker.compose.service", "com.docker.compose.version")
+"""An image built by `docker compose build` carries compose's labels, and containers
+inherit them: blanked, so `docker compose down` in a checkout never takes SDK sandboxes."""
+DEFAULT_MEMORY = "2g"
+DEFAULT_PIDS = 1024
+MAX_DEFAULT_CPUS = 2.0
 READY_TIMEOUT = 90.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,16 +77,19 @@ class DockerBackend:
         *,
         labels: Mapping[str, str] | None = None,
         pool: str = "default",
+        disk_quota: str | None = "10G",
     ) -> None:
         self.image = image
         self.pool_size = pool_size
         self.pool = pool
         self.labels = dict(labels or {})
+        self.disk_quota = disk_quota
         self._build = build
         self._client: Any = None
         self._image_ready = False
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._network_ready = False
 
     def _filters(self, *more: str) -> dict[str, list[str]]:
         """Docker label filters for this backend's containers (and ``more``)."""
@@ -93,7 +109,7 @@ class DockerBackend:
 
     async def _create(self, spec: SandboxSpec) -> SandboxInfo:
         if not self._image_ready:
-            await asyncio.to_thread(self._ensure_image)
+            await _blocking(self._ensure_image)
             self._image_ready = True
         if self.pool_size and not spec.envs and spec.resolution == (1280, 800):
             claimed = await self._claim(spec)
@@ -103,11 +119,11 @@ class DockerBackend:
                 self._background(self.reap())
                 return claimed
         await self.reap()
-        info = await asyncio.to_thread(self._run, spec, None)
+        info = await _blocking(self._run, spec, None)
         try:
-            await _wait_healthy(info.url, alive=lambda: self._running(info.sandbox_id))
+            await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: _blocking(self._ended, info.sandbox_id))
         except BaseException:
-            await asyncio.to_thread(self._remove_by_name, info.sandbox_id)
+            await _blocking(self._remove_by_name, info.sandbox_id)
             raise
         await self._set_deadline(info, spec.timeout)
         if self.pool_size:
@@ -131,7 +147,7 @@ class DockerBackend:
         return None  # HTTP to the sandbox's own server
 
     async def connect(self, sandbox_id: str) -> SandboxInfo:
-        return await asyncio.to_thread(self._info_of, self._get(sandbox_id))
+        return await _blocking(self._info_of, self._get(sandbox_id))
 
     async def list(self) -> builtins.list[SandboxInfo]:
         with _translated("list sandboxes"):
@@ -139,21 +155,21 @@ class DockerBackend:
 
     async def _list(self) -> builtins.list[SandboxInfo]:
         await self.reap()
-        containers = await asyncio.to_thread(
+        containers = await _blocking(
             self.client.containers.list, filters={**self._filters(), "status": ["running"]}
         )
         return [self._info_of(c) for c in containers if not c.name.startswith("deskbox-pool-")]
 
     async def kill(self, sandbox_id: str) -> None:
-        container = await asyncio.to_thread(self._get, sandbox_id)
-        await asyncio.to_thread(_remove, container)
+        container = await _blocking(self._get, sandbox_id)
+        await _blocking(_remove, container)
 
     async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
         await self._set_deadline(await self.connect(sandbox_id), timeout)
 
     async def logs(self, sandbox_id: str) -> str:
-        container = await asyncio.to_thread(self._get, sandbox_id)
-        output: bytes = await asyncio.to_thread(container.logs)
+        container = await _blocking(self._get, sandbox_id)
+        output: bytes = await _blocking(container.logs)
         return output.decode("utf-8", "replace")
 
     async def reap(self) -> None:
@@ -166,17 +182,17 @@ class DockerBackend:
                 if container.status in ("exited", "dead"):
                     _remove(container)
 
-        await asyncio.to_thread(sweep)
+        await _blocking(sweep)
 
     async def fill_pool(self) -> None:
         """Start pool containers until ``pool_size`` are waiting."""
-        waiting = await asyncio.to_thread(self._pooled)
+        waiting = await _blocking(self._pooled)
         missing = self.pool_size - len(waiting)
         if missing > 0:
             started = await asyncio.gather(
-                *(asyncio.to_thread(self._run, SandboxSpec(), "pool") for _ in range(missing))
+                *(_blocking(self._run, SandboxSpec(), "pool") for _ in range(missing))
             )
-            await asyncio.gather(*(_wait_healthy(info.url) for info in started))
+            await asyncio.gather(*(wait_healthy(info.url, READY_TIMEOUT) for info in started))
 
     # ---- internals ----------------------------------------------------------------------
 
@@ -213,13 +229,48 @@ class DockerBackend:
         except docker.errors.APIError as exc:
             raise BackendError(f"building {self.image} failed: {exc}") from exc
 
+    def _ensure_network(self) -> None:
+        import docker
+
+        if self._network_ready:
+            return
+        try:
+            self.client.networks.get(NETWORK)
+        except docker.errors.NotFound:
+            with contextlib.suppress(docker.errors.APIError):  # a concurrent create made it
+                self.client.networks.create(
+                    NETWORK,
+                    driver="bridge",
+                    options={"com.docker.network.bridge.enable_icc": "false"},
+                    labels={LABEL: "network"},
+                )
+        self._network_ready = True
+
+    def _disk_quota(self) -> dict[str, str]:
+        """A size limit for the container's own files where the storage driver takes one
+        (overlay2 on xfs with project quotas); elsewhere Docker has none to offer."""
+        if self.disk_quota is None:
+            return {}
+        info = self.client.info()
+        backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "")
+        if info.get("Driver") == "overlay2" and backing == "xfs":
+            return {"size": self.disk_quota}
+        return {}
+
+    def _default_cpus(self) -> float:
+        """Below the engine's core count, so a runaway sandbox never holds the whole host."""
+        cores = int(self.client.info().get("NCPU") or 1)
+        return max(0.5, min(MAX_DEFAULT_CPUS, cores - 0.5))
+
     def _run(self, spec: SandboxSpec, role: str | None) -> SandboxInfo:
         import docker
 
+        self._ensure_network()
         token, port = secrets.token_urlsafe(24), free_port()
         width, height = spec.resolution
         name = f"deskbox-{role + '-' if role else ''}{secrets.token_hex(4)}"
         labels = {
+            **dict.fromkeys(COMPOSE_LABELS, ""),
             **self.labels,
             LABEL: "1",
             "deskbox.metadata": json.dumps(spec.metadata),
@@ -230,7 +281,10 @@ class DockerBackend:
                 self.image,
                 name=name,
                 detach=True,
+                # Removed when it ends (its deadline); if its supervisor dies instead, the
+                # image's deskbox-keepalive starts it again in place, files kept.
                 auto_remove=True,
+                network=NETWORK,
                 init=True,
                 labels=labels,
                 environment={
@@ -241,9 +295,10 @@ class DockerBackend:
                 },
                 ports={"8000/tcp": ("127.0.0.1", port)},
                 shm_size="1g",
-                mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else "2g",
-                nano_cpus=int((spec.cpu or 2) * 1e9),
-                pids_limit=1024,
+                mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else DEFAULT_MEMORY,
+                nano_cpus=int((spec.cpu or self._default_cpus()) * 1e9),
+                pids_limit=DEFAULT_PIDS,
+                storage_opt=self._disk_quota() or None,
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges:true"],
             )
@@ -285,18 +340,18 @@ class DockerBackend:
         )
 
     async def _claim(self, spec: SandboxSpec) -> SandboxInfo | None:
-        waiting = await asyncio.to_thread(self._pooled)
+        waiting = await _blocking(self._pooled)
         # Oldest first: a refill may still be starting the newest ones.
         for container in sorted(waiting, key=lambda c: c.attrs.get("Created", "")):
             new_name = f"deskbox-{secrets.token_hex(4)}"
             try:
-                await asyncio.to_thread(container.rename, new_name)
+                await _blocking(container.rename, new_name)
             except Exception:
                 continue  # someone else claimed it first
             # The listing already holds the port and token; only the name changed.
             pooled = self._info_of(container)
             info = SandboxInfo(new_name, pooled.url, pooled.token, self.name, spec.metadata)
-            await _wait_healthy(info.url, self._client_for_http())
+            await wait_healthy(info.url, READY_TIMEOUT, client=self._client_for_http())
             await self._set_deadline(info, spec.timeout)
             return info
         return None
@@ -305,13 +360,19 @@ class DockerBackend:
         filters = {**self._filters(f"deskbox.pool={self.pool}"), "name": ["deskbox-pool-"]}
         return list(self.client.containers.list(filters=filters))
 
-    def _running(self, name: str) -> bool:
+    def _ended(self, name: str) -> str | None:
+        """Why the container has ended, with the end of its log; None while it lives
+        (created and restarting count: a container passes through both)."""
         import docker
 
         try:
-            return bool(self.client.containers.get(name).status == "running")
+            container = self.client.containers.get(name)
         except docker.errors.NotFound:
-            return False
+            return "its container is gone"
+        if container.status in ("created", "running", "restarting"):
+            return None
+        tail = container.logs(tail=5).decode("utf-8", "replace").strip().replace("\n", " | ")
+        return f"its container is {container.status}: {tail}"
 
     def _remove_by_name(self, name: str) -> None:
         import docker
@@ -337,6 +398,18 @@ class DockerBackend:
         )
         if response.status_code != 200:
             raise BackendError(f"cannot set the timeout of {info.sandbox_id}: {response.text[:200]}")
+
+
+async def _blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A docker-py call, off the event loop. When the interpreter is shutting down (an
+    ``atexit`` handler killing its sandboxes) thread pools take no new work; the call then
+    runs right here, since nothing else is left to wait on the loop."""
+    call = functools.partial(fn, *args, **kwargs)
+    try:
+        pending = asyncio.get_running_loop().run_in_executor(None, call)
+    except RuntimeError:  # refused at submit: only the pool's refusal, never fn's own error
+        return call()
+    return await pending
 
 
 @contextlib.contextmanager
@@ -365,24 +438,3 @@ def _remove(container: Any) -> None:
         except docker.errors.NotFound:
             return
         time.sleep(0.05)
-
-
-async def _wait_healthy(
-    url: str, client: httpx.AsyncClient | None = None, alive: Callable[[], bool] | None = None
-) -> None:
-    """Wait for /health; with ``alive``, give up as soon as the container is gone."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    next_alive_check = time.monotonic() + 1
-    async with contextlib.AsyncExitStack() as stack:
-        if client is None:
-            client = await stack.enter_async_context(httpx.AsyncClient(timeout=2, trust_env=False))
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{url}/health")).status_code == 200:
-                    return
-            if alive is not None and time.monotonic() > next_alive_check:
-                next_alive_check = time.monotonic() + 1
-                if not await asyncio.to_thread(alive):
-                    raise BackendError(f"the sandbox container behind {url} stopped before it was ready")
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"the sandbox at {url} was not ready after {READY_TIMEOUT:.0f} s")

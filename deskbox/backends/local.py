@@ -24,8 +24,9 @@ from pathlib import Path
 import httpx
 
 from .._ports import free_port
-from ..errors import BackendError, SandboxNotFoundError, TimeoutError
+from ..errors import BackendError, SandboxNotFoundError
 from ._base import SandboxInfo, SandboxSpec
+from ._health import wait_healthy
 
 READY_TIMEOUT = 60.0
 
@@ -127,8 +128,15 @@ class LocalBackend:
         path.write_text(json.dumps(record))
         path.chmod(0o600)
         info = self._info(record)
+
+        async def gone() -> str | None:
+            if proc.poll() is None:
+                return None
+            tail = (runtime / "sandbox.log").read_text(errors="replace").strip().splitlines()[-5:]
+            return f"exited with code {proc.returncode}: " + " | ".join(tail)
+
         try:
-            await _wait_healthy(info.url, proc)
+            await wait_healthy(info.url, READY_TIMEOUT, gone=gone)
         except BaseException:
             await self.kill(sandbox_id)
             raise
@@ -189,18 +197,3 @@ class LocalBackend:
                     await self.kill(str(record["id"]))
                 elif not _alive(int(record["pid"])):
                     self._forget(str(record["id"]))
-
-
-async def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise BackendError(
-                    f"the local sandbox exited with code {proc.returncode} before it was ready"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{url}/health")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"the local sandbox at {url} was not ready after {READY_TIMEOUT:.0f} s")

@@ -59,6 +59,8 @@ class Component:
     state: State = "waiting"
     restarts: int = 0
     pid: int | None = None
+    last_error: str | None = None
+    """Why it last failed: its exit or readiness timeout, and the end of its log."""
     _process: subprocess.Popen[bytes] | None = None
     _ready_event: asyncio.Event = field(default_factory=asyncio.Event)
     _taken_down: bool = False
@@ -89,7 +91,7 @@ class Supervisor:
         return {
             "ready": self.ready,
             "components": {
-                name: {"state": c.state, "restarts": c.restarts, "pid": c.pid}
+                name: {"state": c.state, "restarts": c.restarts, "pid": c.pid, "error": c.last_error}
                 for name, c in self.components.items()
             },
         }
@@ -109,8 +111,13 @@ class Supervisor:
         if self.status_file is None:
             return
         temporary = self.status_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.status()))
-        os.replace(temporary, self.status_file)
+        try:
+            temporary.write_text(json.dumps(self.status()))
+            os.replace(temporary, self.status_file)
+        except OSError as exc:
+            # A full disk (an agent filled /tmp) must not take the supervisor down; the old
+            # status stays until a write gets through again.
+            log.warning("cannot write %s: %s", self.status_file, exc)
 
     # ---- running --------------------------------------------------------------------
 
@@ -130,6 +137,24 @@ class Supervisor:
     async def _needs_ready(self, component: Component) -> None:
         for name in component.needs:
             await self.components[name]._ready_event.wait()
+
+    def _failed(self, component: Component, reason: str) -> None:
+        """Remember and log why a component failed, with the last lines it wrote."""
+        tail = self._log_tail(component)
+        component.last_error = f"{reason}: {tail}" if tail else reason
+        log.warning("%s: %s", component.name, component.last_error)
+
+    def _log_tail(self, component: Component, lines: int = 3) -> str:
+        if self.log_dir is None:
+            return ""
+        try:
+            with open(self.log_dir / f"{component.name}.log", "rb") as log_file:
+                log_file.seek(0, os.SEEK_END)
+                log_file.seek(max(0, log_file.tell() - 4096))
+                text = log_file.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 
     def _spawn(self, component: Component) -> subprocess.Popen[bytes]:
         log_path = self.log_dir / f"{component.name}.log" if self.log_dir is not None else os.devnull
@@ -153,7 +178,7 @@ class Supervisor:
             try:
                 process = self._spawn(component)
             except OSError as exc:
-                log.error("%s: cannot start: %s", component.name, exc)
+                self._failed(component, f"cannot start: {exc}")
                 self._set(component, "failed")
                 await asyncio.sleep(RESTART_BACKOFF[-1])
                 continue
@@ -162,6 +187,7 @@ class Supervisor:
             exited = asyncio.create_task(wait_exit(process))
             became_ready = await self._await_ready(component, exited)
             if became_ready and not component._taken_down:
+                component.last_error = None
                 self._set(component, "ready")
             code = await exited
             if self._stopping:
@@ -174,7 +200,7 @@ class Supervisor:
                 _kill_group(process)
                 continue
             failures = 0 if ran > STABLE_AFTER else failures + 1
-            log.warning("%s exited with %s after %.1f s; restarting", component.name, code, ran)
+            self._failed(component, f"exited with {code} after {ran:.1f} s; restarting")
             self._set(component, "restarting")
             _kill_group(process)
             if component.takes_down_dependents:
@@ -206,9 +232,7 @@ class Supervisor:
                 if await component.ready():
                     return True
             if time.monotonic() > deadline:
-                log.error(
-                    "%s: not ready after %.0f s; restarting it", component.name, component.ready_timeout
-                )
+                self._failed(component, f"not ready after {component.ready_timeout:.0f} s; restarting it")
                 _kill_group(component._process)
                 return False
             await asyncio.sleep(component.poll)

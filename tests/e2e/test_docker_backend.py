@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
-from deskbox import AsyncSandbox, BackendError, SandboxNotFoundError
+from deskbox import AsyncSandbox, BackendError, DeskboxError, SandboxNotFoundError
+from deskbox._ports import free_port
 from deskbox.backends.docker import LABEL, DockerBackend
-from tests.e2e.conftest import RUN_LABELS, docker_backend
+from tests.e2e.conftest import RUN_LABELS, docker_backend, inspect
 from tests.helpers import eventually, run_example
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +140,114 @@ async def test_offline_agent_example_finishes_its_task_in_a_container(docker_rea
     result = await asyncio.to_thread(run_example, "offline_replay.py", "--backend", "docker")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK: every submission reached the form server" in result.stdout
+
+
+async def test_a_sandbox_killed_from_atexit_is_gone(docker_ready: None) -> None:
+    """The sync SDK's kill() from an atexit handler, as a script ends: it must still reach
+    Docker (thread pools take no new work by then), and the container must go."""
+    script = (
+        "import atexit, json, sys\n"
+        "from deskbox import Sandbox\n"
+        f"sbx = Sandbox.create(backend='docker', labels={RUN_LABELS!r}, timeout=300)\n"
+        "atexit.register(sbx.kill)\n"
+        "print(sbx.sandbox_id, flush=True)\n"
+    )
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", script], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    name = done.stdout.strip()
+    assert name and name not in deskbox_containers(), f"{name} outlived its creator's atexit kill"
+
+
+async def test_sandboxes_cannot_reach_each_other(docker_ready: None) -> None:
+    first, second = await asyncio.gather(
+        *(AsyncSandbox.create(backend="docker", labels=RUN_LABELS, timeout=300) for _ in range(2))
+    )
+    try:
+        networks = inspect(second.sandbox_id)["NetworkSettings"]["Networks"]  # type: ignore[index]
+        address = next(iter(networks.values()))["IPAddress"]
+        probe = "import socket, sys; socket.create_connection((sys.argv[1], 8000), timeout=3)"
+        across = await first.commands.run(["python3", "-c", probe, address], check=False)
+        assert across.exit_code != 0, "one sandbox reached another's control server"
+        itself = await first.commands.run(["python3", "-c", probe, "127.0.0.1"], check=False)
+        assert itself.exit_code == 0, itself.stderr  # the probe itself works
+    finally:
+        await asyncio.gather(first.kill(), second.kill())
+
+
+async def test_sdk_sandboxes_are_not_compose_services_and_leave_the_host_a_core(docker_ready: None) -> None:
+    sbx = await AsyncSandbox.create(backend="docker", labels=RUN_LABELS, timeout=300)
+    try:
+        details = inspect(sbx.sandbox_id)
+        labels = details["Config"]["Labels"]  # type: ignore[index]
+        assert labels["com.docker.compose.project"] == ""  # `docker compose down` never takes it
+        cores = int(
+            subprocess.run(["docker", "info", "-f", "{{.NCPU}}"], capture_output=True, text=True).stdout
+        )
+        assert details["HostConfig"]["NanoCpus"] < cores * 1e9  # type: ignore[index]
+        assert details["HostConfig"]["PidsLimit"] == 1024  # type: ignore[index]
+    finally:
+        await sbx.kill()
+
+
+async def test_a_dead_supervisor_comes_back_in_place(docker_ready: None) -> None:
+    """Killing the sandbox's supervisor does not end the container: it starts again,
+    with the user's files and the same token."""
+    sbx = await AsyncSandbox.create(backend="docker", labels=RUN_LABELS, timeout=300)
+    try:
+        await sbx.files.write("/home/user/kept.txt", "still here")
+        killed = await asyncio.to_thread(
+            subprocess.run,
+            ["docker", "exec", sbx.sandbox_id, "pkill", "-KILL", "-f", "[d]eskbox sandbox"],
+            capture_output=True,
+        )
+        assert killed.returncode == 0
+
+        async def back() -> str:
+            try:
+                return await sbx.files.read("/home/user/kept.txt")
+            except DeskboxError:
+                return ""
+
+        assert await eventually(back, lambda text: text == "still here", timeout=60) == "still here"
+        assert await sbx.get_screen_size() == (1280, 800)
+    finally:
+        await sbx.kill()
+
+
+async def test_a_generated_token_lives_as_long_as_its_container(docker_ready: None) -> None:
+    name = f"deskbox-token-{RUN_LABELS['deskbox.test-run']}"
+    port = free_port()
+    label = next(f"{k}={v}" for k, v in RUN_LABELS.items())
+    run = ["docker", "run", "-d", "--init", "--name", name, "--label", label, "--label", f"{LABEL}=1"]
+    run += ["-p", f"127.0.0.1:{port}:8000", "--cap-drop", "ALL", "deskbox/desktop:latest"]
+    started = await asyncio.to_thread(subprocess.run, run, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+    try:
+
+        async def printed_token() -> str:
+            logs = await asyncio.to_thread(
+                subprocess.run, ["docker", "logs", name], capture_output=True, text=True
+            )
+            lines = [line for line in (logs.stdout + logs.stderr).splitlines() if "token (generated" in line]
+            return lines[-1].rsplit(" ", 1)[-1] if lines else ""
+
+        first = await eventually(printed_token, bool, timeout=60)
+        await asyncio.to_thread(subprocess.run, ["docker", "restart", name], capture_output=True)
+        url = f"http://127.0.0.1:{port}"
+
+        async def healthy() -> bool:
+            async with httpx.AsyncClient(trust_env=False, timeout=2) as http:
+                try:
+                    return (await http.get(f"{url}/health")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+        await eventually(healthy, bool, timeout=60)
+        assert await printed_token() == first
+        again = await AsyncSandbox.connect(url=url, token=first)
+        assert await again.get_screen_size() == (1280, 800)
+        await again.close()
+    finally:
+        await asyncio.to_thread(subprocess.run, ["docker", "rm", "-f", name], capture_output=True)

@@ -110,3 +110,29 @@ async def test_a_taken_down_dependent_waits_for_its_provider_and_does_not_back_o
             assert time.monotonic() - started < 2
         direct = supervisor.components["direct"]
         assert direct.restarts == 3 and direct.state == "ready"
+
+
+async def test_a_failing_component_says_why_in_the_status_and_on_health(tmp_path: Path) -> None:
+    """Its exit and the last lines it wrote reach the status file, and /health shows them."""
+    import httpx
+
+    from deskbox.desktop import Desktop
+    from deskbox.server import Settings, create_app
+
+    broken = Component("vnc", ["sh", "-c", "echo 'cannot open display :9' >&2; exit 3"])
+    status = tmp_path / "status.json"
+    supervisor = Supervisor([broken], status_file=status, log_dir=tmp_path)
+    await supervisor.start()
+    try:
+        await until(lambda: broken.last_error is not None)
+        assert "exited with 3" in broken.last_error and "cannot open display :9" in broken.last_error
+        desktop = Desktop(":9999")  # a display that never opens
+        app = create_app(Settings(token="t", display=":9999", status_file=status), desktop=desktop)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
+            health = (await http.get("/health")).json()
+        await desktop.close()
+        assert health["status"] == "degraded"
+        assert "cannot open display :9" in health["errors"]["vnc"]
+        assert "cannot open X display :9999" in health["errors"]["display"]
+    finally:
+        await supervisor.stop()

@@ -35,22 +35,32 @@ async def health(request: Request, response: Response) -> Health:
     """
     desktop: Desktop = request.app.state.desktop
     components = {"server": "ready"}
+    errors: dict[str, str] = {}
     try:
         await desktop.screen_size()
         components["display"] = "ready"
-    except DesktopUnavailableError:
+    except DesktopUnavailableError as exc:
         components["display"] = "unavailable"
+        errors["display"] = exc.message
     status_file: Path | None = request.app.state.settings.status_file
     if status_file is not None:
         try:
             supervised = json.loads(status_file.read_text())["components"]
             components.update({name: str(entry["state"]) for name, entry in supervised.items()})
-        except (OSError, ValueError, KeyError, TypeError):
+            errors.update(
+                {
+                    name: str(entry["error"])
+                    for name, entry in supervised.items()
+                    if entry.get("error") and entry["state"] != "ready"
+                }
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             components["supervisor"] = "unavailable"
+            errors["supervisor"] = f"cannot read {status_file}: {exc}"
     healthy = all(state == "ready" for state in components.values())
     if not healthy:
         response.status_code = 503
-    return Health(status="ok" if healthy else "degraded", components=components)
+    return Health(status="ok" if healthy else "degraded", components=components, errors=errors)
 
 
 @health_router.get("/health/live", response_model=Health)

@@ -1,0 +1,57 @@
+"""Waiting for a new sandbox's /health, and saying why it is not ready when it is not."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from ..errors import BackendError, TimeoutError
+
+
+def not_ready(body: object) -> str:
+    """The components a /health body reports as not ready, each with its error."""
+    if not isinstance(body, dict) or not isinstance(body.get("components"), dict):
+        return "no answer from its /health"
+    found = body.get("errors")
+    errors: dict[str, object] = found if isinstance(found, dict) else {}
+    parts = []
+    for name, state in body["components"].items():
+        if state != "ready":
+            reason = errors.get(name)
+            parts.append(f"{name} {state}" + (f" ({reason})" if reason else ""))
+    return "; ".join(parts) or "every component ready"
+
+
+async def wait_healthy(
+    url: str,
+    timeout: float,
+    *,
+    client: httpx.AsyncClient | None = None,
+    gone: Callable[[], Awaitable[str | None]] | None = None,
+) -> None:
+    """Poll ``url``/health until it answers 200. ``gone`` is checked now and then: a reason
+    means the sandbox has ended, and waiting stops with it. Past ``timeout``, the error
+    names what is not ready and why."""
+    deadline = time.monotonic() + timeout
+    next_check = time.monotonic() + 1
+    last: object = None
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient(timeout=2, trust_env=False))
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = await client.get(f"{url}/health")
+                if answer.status_code == 200:
+                    return
+                last = answer.json()
+            if gone is not None and time.monotonic() > next_check:
+                next_check = time.monotonic() + 1
+                reason = await gone()
+                if reason is not None:
+                    raise BackendError(f"the sandbox at {url} ended before it was ready: {reason}")
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"the sandbox at {url} was not ready after {timeout:.0f} s: {not_ready(last)}")
