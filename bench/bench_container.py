@@ -77,11 +77,11 @@ http() { python3 -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[
 page() { python3 -c "import json,urllib.request; t=json.load(urllib.request.urlopen('http://127.0.0.1:9222/json/list'));
 assert any(x['type'] == 'page' and x['title'] for x in t)"; }
 t0=$(date +%s.%N)
-export DISPLAY=:0 DBUS_SESSION_BUS_ADDRESS=unix:path=/tmp/deskbox/bus
+export DISPLAY=:0 DBUS_SESSION_BUS_ADDRESS=unix:path=/var/lib/deskbox/bus
 Xvfb :0 -screen 0 1280x800x24 -nolisten tcp -noreset -s 0 -dpms >/dev/null 2>&1 &
 poll xdpyinfo
 dbus-daemon --session --nofork --nopidfile --address=$DBUS_SESSION_BUS_ADDRESS >/dev/null 2>&1 &
-poll test -S /tmp/deskbox/bus
+poll test -S /var/lib/deskbox/bus
 xfwm4 --compositor=off >/dev/null 2>&1 &
 poll sh -c "xprop -root _NET_SUPPORTING_WM_CHECK | grep -q 'window id'"
 xfsettingsd --disable-wm-check >/dev/null 2>&1 & xfce4-panel >/dev/null 2>&1 & xfdesktop >/dev/null 2>&1 &

@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox", help="run the whole supervised sandbox (the container's command)"
     )
     sandbox.add_argument("--display", default=":0")
-    sandbox.add_argument("--runtime-dir", default=os.environ.get("DESKBOX_RUNTIME_DIR", "/tmp/deskbox"))
+    sandbox.add_argument("--runtime-dir", default=os.environ.get("DESKBOX_RUNTIME_DIR", "/var/lib/deskbox"))
     sandbox.add_argument(
         "--no-browser-sandbox",
         action="store_true",

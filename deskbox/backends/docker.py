@@ -4,7 +4,7 @@ Each container gets a random token, CPU (below the engine's core count), memory 
 limits, no capabilities, a network on which sandboxes cannot reach each other, and its
 port published on 127.0.0.1 at a free host port. Labels make them findable
 (``deskbox.sandbox``) and carry the creation metadata. The deadline is kept inside the
-sandbox (its supervisor stops at the time in /tmp/deskbox/deadline, and the container
+sandbox (its supervisor stops at the time in its runtime folder's deadline file, and the container
 is removed when it stops), so a sandbox outlives no one's timeout, even if the process
 that created it died; a reaper at every create and list removes anything stopped or late.
 
@@ -46,6 +46,11 @@ outside, and the host's published ports, but never another sandbox."""
 COMPOSE_LABELS = ("com.docker.compose.project", "com.docker.compose.service", "com.docker.compose.version")
 """An image built by `docker compose build` carries compose's labels, and containers
 inherit them: blanked, so `docker compose down` in a checkout never takes SDK sandboxes."""
+RUNTIME_DIR = "/var/lib/deskbox"
+"""The image's runtime folder (DESKBOX_RUNTIME_DIR): status, logs, the deadline."""
+TMP_SIZE = "1g"
+"""/tmp is a tmpfs of this size: what an agent writes there is bounded (and counted in the
+sandbox's memory), and filling it leaves the sandbox's own state untouched."""
 DEFAULT_MEMORY = "2g"
 DEFAULT_PIDS = 1024
 MAX_DEFAULT_CPUS = 2.0
@@ -295,6 +300,7 @@ class DockerBackend:
                 },
                 ports={"8000/tcp": ("127.0.0.1", port)},
                 shm_size="1g",
+                tmpfs={"/tmp": f"size={TMP_SIZE},mode=1777"},
                 mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else DEFAULT_MEMORY,
                 nano_cpus=int((spec.cpu or self._default_cpus()) * 1e9),
                 pids_limit=DEFAULT_PIDS,
@@ -394,7 +400,7 @@ class DockerBackend:
         response = await self._client_for_http().post(
             f"{info.url}/files/write",
             headers={"Authorization": f"Bearer {info.token}"},
-            json={"path": "/tmp/deskbox/deadline", "content": deadline},
+            json={"path": f"{RUNTIME_DIR}/deadline", "content": deadline},
         )
         if response.status_code != 200:
             raise BackendError(f"cannot set the timeout of {info.sandbox_id}: {response.text[:200]}")

@@ -243,7 +243,9 @@ class E2BBackend:
         self._refuse_in_stock("logs (the stock template runs no deskbox server)")
         async with self._translated(f"read the logs of sandbox {sandbox_id}", sandbox_id):
             sandbox = await self._cls.connect(sandbox_id, api_key=self._api_key)
-            result = await sandbox.commands.run("cat /tmp/deskbox/*.log 2>/dev/null || true")
+            result = await sandbox.commands.run(
+                'cat "${DESKBOX_RUNTIME_DIR:-/var/lib/deskbox}"/*.log 2>/dev/null || true'
+            )
         return str(result.stdout)
 
     # ---- helpers ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from . import clipboard
 from .capture import Frame, Grabber, encode_frame
 from .input import XInput
 from .keymap import KeyStroke
-from .shell import ProcessManager
+from .shell import ProcessManager, no_room_for_a_process
 from .windows import Windows
 from .xthread import XThread
 
@@ -197,6 +197,8 @@ class Desktop:
             )
         except FileNotFoundError:
             raise InvalidActionError.at(("body", "command"), f"no such program: {argv[0]!r}") from None
+        except BlockingIOError:
+            raise no_room_for_a_process() from None
         # Reap it when it ends so it never lingers as a zombie. A pidfd watch, not a
         # thread: a long-running app would otherwise hold a pool thread for its lifetime.
         reaper = asyncio.get_running_loop().create_task(wait_exit(proc))

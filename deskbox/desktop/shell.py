@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from .._process import fd_ready, wait_exit
-from ..errors import ConflictError, InvalidActionError, NotFoundError, PermissionDeniedError
+from ..errors import (
+    ConflictError,
+    DesktopUnavailableError,
+    InvalidActionError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from ..models import CommandRequest, CommandResult
 from .sessions import end_session, signal_session
 
@@ -235,6 +241,9 @@ class ProcessManager:
             raise _field_error("cmd", f"no such program: {argv[0]!r}") from None
         except PermissionError as exc:
             raise PermissionDeniedError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
+        except BlockingIOError:
+            raise no_room_for_a_process() from None
+        _first_to_go(popen.pid)
         process = Process(
             id=secrets.token_hex(6),
             command=command if isinstance(command, str) else argv,
@@ -262,6 +271,23 @@ class ProcessManager:
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(process.end() for process in self._processes.values() if process.running))
+
+
+def no_room_for_a_process() -> DesktopUnavailableError:
+    """fork() said EAGAIN: the sandbox is at its pids limit (a fork bomb, say). Transient:
+    the runaway command's timeout or a kill ends it."""
+    return DesktopUnavailableError(
+        "the sandbox has no room for another process (its pids limit is reached); "
+        "try again once the command holding them ends or is killed"
+    )
+
+
+def _first_to_go(pid: int) -> None:
+    """Make a command, and everything it starts later, the out-of-memory killer's first
+    choice: a memory bomb dies, not the desktop or this server. Raising the score needs
+    no privilege; it is best effort (the command may already have ended)."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/oom_score_adj", "w") as score:
+        score.write("1000")
 
 
 def _identity(user: str | None) -> pwd.struct_passwd | None:

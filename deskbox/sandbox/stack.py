@@ -54,7 +54,7 @@ class StackConfig:
     vnc_view_port: int = 5901
     websockify_port: int = 6080
     cdp_port: int = 9222
-    runtime_dir: Path = Path("/tmp/deskbox")
+    runtime_dir: Path = Path("/var/lib/deskbox")
     browser_profile: Path = Path.home() / ".config" / "deskbox-chromium"
     start_url: str = "about:blank"
     window_manager: str = "auto"

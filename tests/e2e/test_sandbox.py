@@ -320,3 +320,15 @@ def test_the_image_carries_the_real_package(sandbox: Sandbox) -> None:
     code = "import deskbox; from deskbox import Sandbox, UnsupportedInModeError; print(deskbox.__version__)"
     shown = sandbox.exec("python3", "-c", code)
     assert shown.stdout.strip() == deskbox.__version__
+
+
+async def test_the_api_docs_render_with_no_network(api: httpx.AsyncClient, host_browser: Any) -> None:
+    """The docs page draws every operation in a browser that reaches nothing but the
+    sandbox (this machine has no internet: a CDN-hosted Swagger UI would stay blank)."""
+    page = await open_viewer(api, host_browser)  # the viewer's cookie opens the docs too
+    await page.goto(page.url.split("/viewer")[0] + "/docs")
+    operations = await eventually(
+        lambda: page.locator(".opblock").count(), lambda count: count > 20, timeout=30
+    )
+    assert operations > 20
+    assert "/actions" in await page.locator(".opblock-summary-path").all_inner_texts()
