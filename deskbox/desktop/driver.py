@@ -43,13 +43,13 @@ class Desktop:
     Create it on a running event loop's side (methods are async) and close it when done.
     """
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, owner: str | None = None) -> None:
         self.display = display
         self.xthread = XThread(display)
         self.input = XInput(self.xthread)
         self.grabber = Grabber(self.xthread)
         self.windows = Windows(self.xthread)
-        self.processes = ProcessManager(display)
+        self.processes = ProcessManager(display, owner)
         self._reapers: set[asyncio.Task[int]] = set()
         self._screen_size: tuple[int, int] | None = None
         self._screen_size_at = 0.0

@@ -163,13 +163,47 @@ class Process:
                 return
 
 
-class ProcessManager:
-    """Starts commands and remembers the background ones by id."""
+OWNER_VARIABLE = "DESKBOX_COMMAND_OWNER"
+"""Marks every command with the sandbox that started it and that server's run, so a
+restarted server can end what its dead predecessor left running (their timeouts died
+with it)."""
 
-    def __init__(self, display: str | None = None) -> None:
+
+class ProcessManager:
+    """Starts commands and remembers the background ones by id.
+
+    ``owner`` names the sandbox (its status file, say): commands carry it, and
+    ``end_orphans`` ends those of an earlier run of the same sandbox's server.
+    """
+
+    def __init__(self, display: str | None = None, owner: str | None = None) -> None:
         self._display = display
+        self._owner = owner
+        self._run = secrets.token_hex(6)
         self._processes: dict[str, Process] = {}
         self._supervisors: set[asyncio.Task[None]] = set()
+
+    async def end_orphans(self) -> int:
+        """End the sessions a previous run of this sandbox's server started; how many."""
+        if self._owner is None:
+            return 0
+        mark = f"{OWNER_VARIABLE}={self._owner}#".encode()
+        mine = mark + self._run.encode()
+        sessions = set()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as environ:
+                    variables = environ.read().split(b"\0")
+                with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                    session = int(stat.read().rsplit(b")", 1)[1].split()[3])
+            except (OSError, ValueError, IndexError):
+                continue
+            if any(v.startswith(mark) and v != mine for v in variables):
+                sessions.add(session)
+        await asyncio.gather(*(end_session(session) for session in sessions))
+        return len(sessions)
 
     def get(self, process_id: str) -> Process:
         try:
@@ -218,6 +252,8 @@ class ProcessManager:
         if identity is not None:
             child_env.update(HOME=identity.pw_dir, USER=identity.pw_name, LOGNAME=identity.pw_name)
         child_env.update(request.env)
+        if self._owner is not None:
+            child_env[OWNER_VARIABLE] = f"{self._owner}#{self._run}"
         workdir = cwd or (identity.pw_dir if identity is not None else None)
         if cwd is not None and not os.path.isdir(cwd):
             raise _field_error("cwd", f"{cwd!r} is not a directory")

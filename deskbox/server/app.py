@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +14,7 @@ from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..desktop import Desktop
+from ..models import ErrorBody
 from .auth import TokenStore, require_token
 from .errors import install_error_handlers
 from .limits import RequestLimits
@@ -39,6 +42,49 @@ def tune_malloc() -> None:
     libc.mallopt(m_trim_threshold, 256 * 1024 * 1024)
 
 
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "Missing or wrong bearer token",
+        404: "No such file, process, window or endpoint",
+        409: "The target is in the wrong state (a folder, a file that exists, a pipe)",
+        413: "The request, or what it asks for, is over a size limit",
+        422: "A field is invalid; details name each one",
+        503: "The display or the browser cannot be reached right now, or no process can start",
+        507: "The sandbox's disk is full",
+    }.items()
+}
+"""Every error a protected route can answer, in the one error shape, for the OpenAPI schema."""
+
+TRIM_EVERY = 10.0
+TRIM_AFTER_GROWTH = 32 * 1024 * 1024
+
+
+async def _give_memory_back() -> None:
+    """Return freed heap to the system after a large request. The malloc thresholds above
+    keep big frames in the heap for speed; without a trim, a burst of large requests
+    would leave the server the largest process, the out-of-memory killer's first pick."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def resident() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * page
+
+    baseline = resident()
+    while True:
+        await asyncio.sleep(TRIM_EVERY)
+        now = resident()
+        if now - baseline > TRIM_AFTER_GROWTH:
+            libc.malloc_trim(0)
+            baseline = resident()
+        else:
+            baseline = min(baseline, now)
+
+
 def create_app(settings: Settings | None = None, desktop: Desktop | None = None) -> FastAPI:
     """The app for one display. Pass ``desktop`` to share a driver (tests do)."""
     settings = settings or get_settings()
@@ -54,10 +100,18 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = app.state.desktop is None
         if owned:
-            app.state.desktop = Desktop(settings.display)
+            # A supervised sandbox's server is known by its status file: a restarted one
+            # ends the commands its predecessor left running.
+            owner = str(settings.status_file) if settings.status_file is not None else None
+            app.state.desktop = Desktop(settings.display, owner)
+            ended = await app.state.desktop.processes.end_orphans()
+            if ended:
+                log.warning("ended %d command(s) left running by the previous server", ended)
+        trimming = asyncio.create_task(_give_memory_back())
         try:
             yield
         finally:
+            trimming.cancel()
             if owned:
                 await app.state.desktop.close()
                 app.state.desktop = None
@@ -85,5 +139,5 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         app.include_router(open_router)
     protected = [Depends(require_token)]
     for area in (actions, screenshot, shell, files, desktop_area, info, viewer, browser):
-        app.include_router(area.router, dependencies=protected)
+        app.include_router(area.router, dependencies=protected, responses=ERROR_RESPONSES)
     return app

@@ -87,3 +87,19 @@ async def test_a_child_that_never_reads_stdin_holds_no_thread() -> None:
     finally:
         for sleeper in sleepers:
             sleeper.signal()
+
+
+async def test_a_restarted_server_ends_what_its_predecessor_left_running() -> None:
+    first = ProcessManager(owner="sandbox-a")
+    neighbour = ProcessManager(owner="sandbox-b")
+    left = await first.start(CommandRequest(cmd="sleep 300", timeout=None))
+    theirs = await neighbour.start(CommandRequest(cmd="sleep 300", timeout=None))
+    try:
+        successor = ProcessManager(owner="sandbox-a")  # the same sandbox's server, run again
+        assert await successor.end_orphans() == 1
+        assert await left.wait(5)
+        assert theirs.running, "another sandbox's command was ended"
+        assert await first.end_orphans() == 0  # a server never ends its own
+    finally:
+        await theirs.end()
+        await left.end()
