@@ -210,8 +210,9 @@ class Info(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     components: dict[str, str]
-    errors: dict[str, str] = Field(default_factory=dict)
-    """For each component that is not ready and has failed: why, with its last log lines."""
+    errors: dict[str, str] | None = None
+    """For each component that is not ready and has failed: why, with its last log lines.
+    Only for a caller with the token: /health is open, and logs are not."""
 
 
 # ---- browser ----------------------------------------------------------------------------

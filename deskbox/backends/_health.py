@@ -32,19 +32,21 @@ async def wait_healthy(
     *,
     client: httpx.AsyncClient | None = None,
     gone: Callable[[], Awaitable[str | None]] | None = None,
+    token: str | None = None,
 ) -> None:
     """Poll ``url``/health until it answers 200. ``gone`` is checked now and then: a reason
     means the sandbox has ended, and waiting stops with it. Past ``timeout``, the error
-    names what is not ready and why."""
+    names what is not ready and why (the reasons need the sandbox's ``token``)."""
     deadline = time.monotonic() + timeout
     next_check = time.monotonic() + 1
     last: object = None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=2, trust_env=False))
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError, ValueError):
-                answer = await client.get(f"{url}/health")
+                answer = await client.get(f"{url}/health", headers=headers)
                 if answer.status_code == 200:
                     return
                 last = answer.json()

@@ -136,7 +136,7 @@ class LocalBackend:
             return f"exited with code {proc.returncode}: " + " | ".join(tail)
 
         try:
-            await wait_healthy(info.url, READY_TIMEOUT, gone=gone)
+            await wait_healthy(info.url, READY_TIMEOUT, gone=gone, token=info.token)
         except BaseException:
             await self.kill(sandbox_id)
             raise

@@ -129,8 +129,10 @@ async def test_a_failing_component_says_why_in_the_status_and_on_health(tmp_path
         desktop = Desktop(":9999")  # a display that never opens
         app = create_app(Settings(token="t", display=":9999", status_file=status), desktop=desktop)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
-            health = (await http.get("/health")).json()
+            anonymous = (await http.get("/health")).json()
+            health = (await http.get("/health", headers={"Authorization": "Bearer t"})).json()
         await desktop.close()
+        assert anonymous["status"] == "degraded" and "errors" not in anonymous  # logs need the token
         assert health["status"] == "degraded"
         assert "cannot open display :9" in health["errors"]["vnc"]
         assert "cannot open X display :9999" in health["errors"]["display"]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from ...desktop import Desktop
 from ...errors import DesktopUnavailableError
 from ...models import Health, Info, Size
+from ..auth import bearer_matches
 from ..deps import get_desktop
 
 health_router = APIRouter(tags=["info"])
@@ -26,9 +27,12 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-@health_router.get("/health", response_model=Health, responses={503: {"model": Health}})
+@health_router.get(
+    "/health", response_model=Health, response_model_exclude_none=True, responses={503: {"model": Health}}
+)
 async def health(request: Request, response: Response) -> Health:
-    """Every component's state; 503 unless all are ready. Needs no token.
+    """Every component's state; 503 unless all are ready. Needs no token; with it, the
+    answer also says why each failed component failed.
 
     In a sandbox the components are the supervisor's (xvfb, session, vnc, browser, ...);
     a bare `deskbox serve` reports only itself and its display.
@@ -60,7 +64,10 @@ async def health(request: Request, response: Response) -> Health:
     healthy = all(state == "ready" for state in components.values())
     if not healthy:
         response.status_code = 503
-    return Health(status="ok" if healthy else "degraded", components=components, errors=errors)
+    trusted = bearer_matches(request.app.state.tokens, request.headers.get("authorization"))
+    return Health(
+        status="ok" if healthy else "degraded", components=components, errors=errors if trusted else None
+    )
 
 
 @health_router.get("/health/live", response_model=Health)
