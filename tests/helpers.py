@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import signal
 import stat
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -161,3 +162,39 @@ def run_example(name: str, *args: str, timeout: float = 300) -> subprocess.Compl
         text=True,
         timeout=timeout,
     )
+
+
+@contextmanager
+def deskbox_serve(display: str, token: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The real command, `deskbox serve`, on ``display`` at a free port on 127.0.0.1:
+    its URL and process, once /health answers 200; stopped with SIGINT at the end."""
+    from deskbox._ports import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskbox", "serve", "--display", display, "--port", str(port)],
+        env={**os.environ, "DESKBOX_TOKEN": token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = proc.stdout.read().decode() if proc.stdout else ""
+                raise AssertionError(f"deskbox serve did not become healthy:\n{output}")
+            time.sleep(0.05)
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -4,9 +4,6 @@ client has gone away stops (a real uvicorn server on a display of its own)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,8 +13,8 @@ import pytest
 from Xlib import X
 from Xlib import display as xdisplay
 
-from deskbox._ports import free_port
 from harness.desktop_session import start_xvfb
+from tests.helpers import deskbox_serve
 
 pytestmark = pytest.mark.integration
 
@@ -51,28 +48,12 @@ class KeyCounter:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, str]]:
+    """`deskbox serve` on an X server of its own: typing here reaches no other test."""
     xvfb, display = start_xvfb(800, 600)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deskbox", "serve", "--display", display, "--port", str(port)],
-        env={**os.environ, "DESKBOX_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "deskbox serve did not start"
-            time.sleep(0.05)
-        yield url, display
+        with deskbox_serve(display, TOKEN) as (url, _):
+            yield url, display
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(10)
         xvfb.kill()
         xvfb.wait()
 

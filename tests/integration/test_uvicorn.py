@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deskbox._ports import free_port
+from tests.helpers import deskbox_serve
 
 pytestmark = pytest.mark.integration
 
@@ -30,34 +28,8 @@ def peak_rss_kib(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def server(display: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {**os.environ, "DESKBOX_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deskbox", "serve", "--display", display, "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            output = proc.stdout.read().decode() if proc.stdout else ""
-            proc.kill()
-            pytest.fail(f"deskbox serve did not become healthy:\n{output}")
-        time.sleep(0.05)
-    yield url, proc
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with deskbox_serve(display, TOKEN) as served:
+        yield served
 
 
 @pytest.fixture
