@@ -185,9 +185,14 @@ def openai_calls(url: str) -> list[dict[str, Any]]:
             {"type": "wait"},
             {"type": "wait"},
         ],
+        # One field per call, as the model fills a form it sees: each call's screenshot
+        # waits for the page to settle, so a field's click never lands while the browser
+        # still shows a popup from the field before (a busy machine made that flaky).
         [
             {"type": "click", "button": "left", "x": 640, "y": 264},
             {"type": "type", "text": OPENAI_ENTRY["name"]},
+        ],
+        [
             {"type": "click", "button": "left", "x": 640, "y": 414},
             {"type": "type", "text": OPENAI_ENTRY["message"]},
         ],
