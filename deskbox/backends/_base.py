@@ -48,6 +48,8 @@ class SandboxInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     deadline: float | None = None
     """Unix time at which the sandbox is killed; None for no limit."""
+    state: str = "running"
+    """"running", or "paused" (frozen by ``pause()``) where the backend can pause."""
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"SandboxInfo(sandbox_id={self.sandbox_id!r}, url={self.url!r}, backend={self.backend!r})"

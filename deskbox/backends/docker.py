@@ -48,6 +48,10 @@ COMPOSE_LABELS = ("com.docker.compose.project", "com.docker.compose.service", "c
 inherit them: blanked, so `docker compose down` in a checkout never takes SDK sandboxes."""
 RUNTIME_DIR = "/var/lib/deskbox"
 """The image's runtime folder (DESKBOX_RUNTIME_DIR): status, logs, the deadline."""
+DEADLINE_FILE = f"{RUNTIME_DIR}/deadline"
+PAUSED = "paused"
+"""Written into the deadline file, with the seconds left, while the sandbox is paused
+(the sandbox's deadline watcher reads it as no deadline)."""
 TMP_SIZE = "1g"
 """/tmp is a tmpfs of this size: what an agent writes there is bounded (and counted in the
 sandbox's memory), and filling it leaves the sandbox's own state untouched."""
@@ -152,7 +156,50 @@ class DockerBackend:
         return None  # HTTP to the sandbox's own server
 
     async def connect(self, sandbox_id: str) -> SandboxInfo:
-        return await _blocking(self._info_of, self._get(sandbox_id))
+        """Attach to a sandbox; a paused one is thawed first."""
+        container = await _blocking(self._get, sandbox_id)
+        if container.status == "paused":
+            return await self.resume(sandbox_id)
+        return self._info_of(container)
+
+    async def pause(self, sandbox_id: str) -> None:
+        """Freeze every process of the sandbox (the cgroup freezer): memory kept, no CPU
+        used. Its deadline stops with it: the time left is kept in the deadline file and
+        counts again from ``resume()``, so a paused sandbox is never ended by its timeout
+        (a paused E2B sandbox is kept the same way); ``kill()`` ends it."""
+        with _translated(f"pause sandbox {sandbox_id}"):
+            container = await _blocking(self._get, sandbox_id)
+            if container.status == "paused":
+                return
+            if container.status != "running":
+                raise BackendError(f"cannot pause sandbox {sandbox_id}: it is {container.status}")
+            deadline = await _blocking(_read_file, container, DEADLINE_FILE)
+            if not deadline.startswith(PAUSED):  # else a pause that did not finish froze it
+                left = "none" if not deadline else f"{max(0.0, float(deadline) - time.time()):.3f}"
+                await _blocking(_write_file, container, DEADLINE_FILE, f"{PAUSED} {left}")
+            try:
+                await _blocking(container.pause)
+            except BaseException:
+                await _blocking(_write_file, container, DEADLINE_FILE, deadline)
+                raise
+
+    async def resume(self, sandbox_id: str) -> SandboxInfo:
+        """Thaw a paused sandbox; its deadline is the time it had left when paused."""
+        with _translated(f"resume sandbox {sandbox_id}"):
+            container = await _blocking(self._get, sandbox_id)
+            if container.status == "paused":
+                await _blocking(container.unpause)
+            elif container.status != "running":
+                raise BackendError(f"cannot resume sandbox {sandbox_id}: it is {container.status}")
+            frozen = await _blocking(_read_file, container, DEADLINE_FILE)
+            if frozen.startswith(PAUSED):
+                left = frozen.split()[-1]
+                deadline = "" if left == "none" else str(time.time() + float(left))
+                await _blocking(_write_file, container, DEADLINE_FILE, deadline)
+            await _blocking(container.reload)
+            info = self._info_of(container)
+        await wait_healthy(info.url, READY_TIMEOUT, client=self._client_for_http())
+        return info
 
     async def list(self) -> builtins.list[SandboxInfo]:
         with _translated("list sandboxes"):
@@ -161,7 +208,7 @@ class DockerBackend:
     async def _list(self) -> builtins.list[SandboxInfo]:
         await self.reap()
         containers = await _blocking(
-            self.client.containers.list, filters={**self._filters(), "status": ["running"]}
+            self.client.containers.list, filters={**self._filters(), "status": ["running", "paused"]}
         )
         return [self._info_of(c) for c in containers if not c.name.startswith("deskbox-pool-")]
 
@@ -170,7 +217,19 @@ class DockerBackend:
         await _blocking(_remove, container)
 
     async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
-        await self._set_deadline(await self.connect(sandbox_id), timeout)
+        """End the sandbox ``timeout`` seconds from now; for a paused one, ``timeout``
+        seconds after it is resumed (it thaws for the write, and freezes again)."""
+        container = await _blocking(self._get, sandbox_id)
+        if container.status != "paused":
+            await self._set_deadline(self._info_of(container), timeout)
+            return
+        with _translated(f"set the timeout of paused sandbox {sandbox_id}"):
+            await _blocking(container.unpause)
+            try:
+                left = f"{timeout:.3f}" if timeout else "none"
+                await _blocking(_write_file, container, DEADLINE_FILE, f"{PAUSED} {left}")
+            finally:
+                await _blocking(container.pause)
 
     async def logs(self, sandbox_id: str) -> str:
         container = await _blocking(self._get, sandbox_id)
@@ -343,6 +402,7 @@ class DockerBackend:
             token=env["DESKBOX_TOKEN"],
             backend=self.name,
             metadata=json.loads(container.labels.get("deskbox.metadata") or "{}"),
+            state="paused" if container.status == "paused" else "running",
         )
 
     async def _claim(self, spec: SandboxSpec) -> SandboxInfo | None:
@@ -400,7 +460,7 @@ class DockerBackend:
         response = await self._client_for_http().post(
             f"{info.url}/files/write",
             headers={"Authorization": f"Bearer {info.token}"},
-            json={"path": f"{RUNTIME_DIR}/deadline", "content": deadline},
+            json={"path": DEADLINE_FILE, "content": deadline},
         )
         if response.status_code != 200:
             raise BackendError(f"cannot set the timeout of {info.sandbox_id}: {response.text[:200]}")
@@ -444,3 +504,18 @@ def _remove(container: Any) -> None:
         except docker.errors.NotFound:
             return
         time.sleep(0.05)
+
+
+def _read_file(container: Any, path: str) -> str:
+    """A small file of the sandbox's own state, read with ``docker exec`` (it answers
+    whatever the control server is doing); empty when absent."""
+    result = container.exec_run(["cat", path], demux=False)
+    return result.output.decode("utf-8", "replace").strip() if result.exit_code == 0 else ""
+
+
+def _write_file(container: Any, path: str, content: str) -> None:
+    result = container.exec_run(["sh", "-c", 'printf %s "$1" > "$2"', "sh", content, path])
+    if result.exit_code != 0:
+        raise BackendError(
+            f"cannot write {path} in {container.name}: {result.output.decode('utf-8', 'replace')[:200]}"
+        )

@@ -50,6 +50,7 @@ async def _viewer_link(config: StackConfig, token: str, public_url: str) -> str 
 
 
 DEADLINE_CHECK_SECONDS = 1.0
+PAUSED = "paused"
 
 
 async def _watch_deadline(path: Path, stop: asyncio.Event) -> None:
@@ -60,7 +61,10 @@ async def _watch_deadline(path: Path, stop: asyncio.Event) -> None:
     """
     while not stop.is_set():
         with contextlib.suppress(OSError, ValueError):
-            if time.time() > float(path.read_text().strip() or "inf"):
+            text = path.read_text().strip()
+            # "paused <seconds left>": the backend froze the clock with the sandbox, and
+            # writes the deadline back when it thaws it.
+            if not text.startswith(PAUSED) and time.time() > float(text or "inf"):
                 _say("the sandbox's timeout has passed")
                 stop.set()
                 return

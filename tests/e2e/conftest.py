@@ -28,7 +28,7 @@ import pytest
 import pytest_asyncio
 
 from deskbox._ports import free_port
-from deskbox.backends.docker import DockerBackend
+from deskbox.backends.docker import LABEL, DockerBackend
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_ID = secrets.token_hex(4)
@@ -166,3 +166,26 @@ async def foreign_sandboxes(sandbox: Sandbox) -> AsyncIterator[list[str]]:
         for name in pooled:
             subprocess.run(["docker", "rm", "-f", name], capture_output=True)
         await theirs.aclose()
+
+
+def deskbox_containers() -> list[str]:
+    """This test run's sandbox containers, running or not."""
+    run_filters = [arg for key, value in RUN_LABELS.items() for arg in ("--filter", f"label={key}={value}")]
+    listed = subprocess.run(
+        ["docker", "ps", "-a", "--filter", f"label={LABEL}", *run_filters, "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return listed.stdout.split()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def docker_ready(foreign_sandboxes: list[str]) -> AsyncIterator[None]:
+    """Docker is up and the image built, a user's sandboxes are running beside the tests,
+    and no test leaves a sandbox of its own behind."""
+    yield
+    leftovers = deskbox_containers()
+    for name in leftovers:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    assert leftovers == [], "a test left sandbox containers behind"

@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from deskbox import AsyncSandbox, BackendError, DeskboxError, SandboxNotFoundError
 from deskbox._ports import free_port
 from deskbox.backends.docker import LABEL, DockerBackend
-from tests.e2e.conftest import RUN_LABELS, docker_backend, inspect
+from tests.e2e.conftest import RUN_LABELS, deskbox_containers, docker_backend, inspect
 from tests.helpers import eventually, run_example
 
 pytestmark = pytest.mark.e2e
@@ -27,29 +25,6 @@ pytestmark = pytest.mark.e2e
 
 async def containers() -> list[str]:
     return await asyncio.to_thread(deskbox_containers)
-
-
-def deskbox_containers() -> list[str]:
-    """This test run's sandbox containers, running or not."""
-    run_filters = [arg for key, value in RUN_LABELS.items() for arg in ("--filter", f"label={key}={value}")]
-    listed = subprocess.run(
-        ["docker", "ps", "-a", "--filter", f"label={LABEL}", *run_filters, "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return listed.stdout.split()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def docker_ready(foreign_sandboxes: list[str]) -> AsyncIterator[None]:
-    """Docker is up and the image built, a user's sandboxes are running beside the tests,
-    and no test leaves a sandbox of its own behind."""
-    yield
-    leftovers = deskbox_containers()
-    for name in leftovers:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
-    assert leftovers == [], "a test left sandbox containers behind"
 
 
 async def test_three_concurrent_sandboxes(docker_ready: None) -> None:

@@ -18,6 +18,7 @@ from PIL import Image
 from deskbox import (
     AsyncSandbox,
     AuthenticationError,
+    CapabilityError,
     CommandExitError,
     InvalidActionError,
     Sandbox,
@@ -133,6 +134,13 @@ async def test_wait(sbx: AsyncSandbox) -> None:
     started = time.monotonic()
     await sbx.wait(300)
     assert time.monotonic() - started >= 0.3
+
+
+async def test_pause_where_the_backend_cannot_is_a_capability_error(sbx: AsyncSandbox) -> None:
+    with pytest.raises(CapabilityError) as raised:
+        await sbx.pause()
+    assert raised.value.capability == "pause" and "local" in str(raised.value)
+    assert await sbx.get_screen_size() == (1024, 768)  # untouched, still connected
 
 
 async def test_act_runs_schema_actions(sbx: AsyncSandbox) -> None:
