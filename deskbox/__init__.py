@@ -28,10 +28,12 @@ _LAZY = {
     "CommandHandle": "deskbox.client",
     "AsyncCommandHandle": "deskbox.client",
     "SandboxInfo": "deskbox.backends",
+    "SnapshotInfo": "deskbox.backends",
 }
 
 if TYPE_CHECKING:  # the same names as _LAZY, for type checkers (tests/unit/test_exports.py)
     from .backends import SandboxInfo as SandboxInfo
+    from .backends import SnapshotInfo as SnapshotInfo
     from .client import AsyncCommandHandle as AsyncCommandHandle
     from .client import AsyncSandbox as AsyncSandbox
     from .client import CommandHandle as CommandHandle

@@ -199,7 +199,9 @@ def generate() -> str:
         "",
         "",
         "def _twin(value: Any) -> Any:",
-        '    """An async object\'s blocking twin; anything else as it is."""',
+        '    """An async object\'s blocking twin (each one\'s, in a list); anything else as it is."""',
+        "    if isinstance(value, list):",
+        "        return [_twin(item) for item in value]",
         "    twin = _TWINS.get(type(value))",
         "    return value if twin is None else twin(value)",
     ]

@@ -6,7 +6,15 @@ import importlib
 from typing import Any
 
 from ..errors import BackendError
-from ._base import Backend, SandboxInfo, SandboxSpec, SupportsPause
+from ._base import (
+    Backend,
+    SandboxInfo,
+    SandboxSpec,
+    SnapshotInfo,
+    SupportsPause,
+    SupportsReset,
+    SupportsSnapshots,
+)
 
 BACKENDS: dict[str, str] = {
     "local": "deskbox.backends.local:LocalBackend",
@@ -27,4 +35,14 @@ def get_backend(name: str | Backend, **options: Any) -> Backend:
     return backend
 
 
-__all__ = ["BACKENDS", "Backend", "SandboxInfo", "SandboxSpec", "SupportsPause", "get_backend"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "SandboxInfo",
+    "SandboxSpec",
+    "SnapshotInfo",
+    "SupportsPause",
+    "SupportsReset",
+    "SupportsSnapshots",
+    "get_backend",
+]

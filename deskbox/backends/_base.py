@@ -5,8 +5,9 @@ Actions never pass through it: the SDK talks to the sandbox's control server dir
 so every backend runs the same code path. A platform that cannot run our server hands
 the SDK a transport that answers the server's requests (``transport()``) instead.
 
-Optional capabilities are protocols of their own (``SupportsPause``), which the SDK
-checks with ``isinstance``; a backend without one gets a CapabilityError naming it.
+Optional capabilities are protocols of their own (``SupportsPause``, ``SupportsSnapshots``,
+``SupportsReset``), which the SDK checks with ``isinstance``; a backend without one gets
+a CapabilityError naming it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pydantic
 from pydantic import Field
 
 ScreenSide = Annotated[int, Field(ge=64, le=8192)]
+SnapshotName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+"""Lower-case letters, digits and ``_.-``, up to 64: it becomes an image tag."""
 MAX_SANDBOX_TIMEOUT = 30 * 24 * 3600.0
 
 
@@ -35,6 +38,8 @@ class SandboxSpec:
     """Environment for the sandbox's processes, commands included."""
     cpu: Annotated[float, Field(gt=0, le=64)] | None = None
     memory_mb: Annotated[int, Field(ge=256, le=1024 * 1024)] | None = None
+    snapshot: SnapshotName | None = None
+    """Start from this snapshot's filesystem instead of the base image (``SupportsSnapshots``)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,20 @@ class SandboxInfo:
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"SandboxInfo(sandbox_id={self.sandbox_id!r}, url={self.url!r}, backend={self.backend!r})"
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A sandbox's filesystem, kept to start sandboxes from (``create(snapshot=)``)."""
+
+    name: str
+    source: str
+    """The sandbox it was taken from."""
+    created: float
+    """Unix time it was taken at."""
+    backend: str
+    size_bytes: int = 0
+    """What it adds to the image it was taken from, where the backend knows."""
 
 
 @runtime_checkable
@@ -94,3 +113,24 @@ class SupportsPause(Protocol):
     async def pause(self, sandbox_id: str) -> None: ...
 
     async def resume(self, sandbox_id: str) -> SandboxInfo: ...
+
+
+@runtime_checkable
+class SupportsSnapshots(Protocol):
+    """Keep a sandbox's filesystem, and start sandboxes from it (``SandboxSpec.snapshot``)."""
+
+    async def snapshot(self, sandbox_id: str, name: str | None) -> SnapshotInfo: ...
+
+    async def list_snapshots(self) -> builtins.list[SnapshotInfo]: ...
+
+    async def delete_snapshot(self, name: str) -> None: ...
+
+    async def fork(self, sandbox_id: str, count: int) -> builtins.list[SandboxInfo]:
+        """``count`` new sandboxes, each from the sandbox's filesystem as it is now."""
+
+
+@runtime_checkable
+class SupportsReset(Protocol):
+    """Put a sandbox back as it was created, under the same id."""
+
+    async def reset(self, sandbox_id: str) -> SandboxInfo: ...

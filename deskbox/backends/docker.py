@@ -27,14 +27,17 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pydantic
 
 from .._ports import free_port
-from ..errors import BackendError, SandboxNotFoundError
-from ._base import SandboxInfo, SandboxSpec
+from ..errors import BackendError, InvalidActionError, SandboxNotFoundError
+from . import _docker_snapshots as snapshots
+from ._base import SandboxInfo, SandboxSpec, SnapshotInfo, SnapshotName
 from ._health import wait_healthy
 
 T = TypeVar("T")
@@ -55,7 +58,20 @@ PAUSED = "paused"
 TMP_SIZE = "1g"
 """/tmp is a tmpfs of this size: what an agent writes there is bounded (and counted in the
 sandbox's memory), and filling it leaves the sandbox's own state untouched."""
-DEFAULT_MEMORY = "2g"
+DEFAULT_MEMORY_MB = 2048
+MIN_POOLED_MEMORY_MB = 768
+"""Below this, a pooled desktop with its browser is at risk of the OOM killer."""
+ORIGIN = "deskbox.origin"
+"""The image a sandbox was started from (the base image or a snapshot's): reset() starts
+that again."""
+SPEC = "deskbox.spec"
+"""What a sandbox was created with (resolution, cpu, memory), for reset() and fork()."""
+BASE = "base"
+"""The base image's key in ``pool=``."""
+ADDED_ENV = ("DESKBOX_TOKEN", "DESKBOX_RESOLUTION", "DESKBOX_PUBLIC_URL")
+"""Variables the backend sets itself; the rest of a container's own are the user's."""
+BROWSER_PROFILE = "/home/user/.config/deskbox-chromium"
+RESTORE_TABS = f"{BROWSER_PROFILE}/deskbox-restore-tabs"
 DEFAULT_PIDS = 1024
 MAX_DEFAULT_CPUS = 2.0
 READY_TIMEOUT = 90.0
@@ -85,13 +101,19 @@ class DockerBackend:
         build: bool = True,
         *,
         labels: Mapping[str, str] | None = None,
-        pool: str = "default",
+        pool: Mapping[str | SnapshotInfo, int] | None = None,
+        pool_name: str = "default",
+        pool_memory_mb: int | None = None,
         disk_quota: str | None = "10G",
     ) -> None:
         self.image = image
-        self.pool_size = pool_size
-        self.pool = pool
+        self.pool_name = pool_name
         self.labels = dict(labels or {})
+        self.pools = _pool_counts(image, pool_size, pool)
+        """Pooled sandboxes to keep started, by the image they run (the base's or a snapshot's)."""
+        self.pooled_memory_mb = _pooled_memory(self.pools, pool_memory_mb)
+        """Each pooled sandbox's memory limit (raised to the creator's when claimed), so
+        that the pool as a whole stays within ``pool_memory_mb``."""
         self.disk_quota = disk_quota
         self._build = build
         self._client: Any = None
@@ -99,6 +121,9 @@ class DockerBackend:
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._network_ready = False
+        self._forking: set[str] = set()
+        self._image_env: dict[str, dict[str, str]] = {}
+        """Fork images committed but not yet run: not unused, only not used yet."""
 
     def _filters(self, *more: str) -> dict[str, list[str]]:
         """Docker label filters for this backend's containers (and ``more``)."""
@@ -117,26 +142,38 @@ class DockerBackend:
             return await self._create(spec)
 
     async def _create(self, spec: SandboxSpec) -> SandboxInfo:
+        origin = await self._origin(spec)
+        claimed = await self._claim(origin, spec)
+        if claimed is not None:
+            claimed_info, _ = claimed
+            await self._set_deadline(claimed_info, spec.timeout)
+            return claimed_info
+        await self.reap()
+        info = await self._started(spec, origin, None)
+        await self._set_deadline(info, spec.timeout)
+        if self.pools:
+            self._background(self.fill_pool())
+        return info
+
+    async def _origin(self, spec: SandboxSpec) -> str:
+        """The image to start: the snapshot's (in this backend's scope), or the base."""
+        if spec.snapshot is not None:
+            image = await _blocking(snapshots.find, self.client, spec.snapshot, self.labels)
+            return str(image.tags[0]) if image.tags else str(image.id)
         if not self._image_ready:
             await _blocking(self._ensure_image)
             self._image_ready = True
-        if self.pool_size and not spec.envs and spec.resolution == (1280, 800):
-            claimed = await self._claim(spec)
-            if claimed is not None:
-                # Refill and sweep after answering: a pooled create must stay fast.
-                self._background(self.fill_pool())
-                self._background(self.reap())
-                return claimed
-        await self.reap()
-        info = await _blocking(self._run, spec, None)
+        return self.image
+
+    async def _started(self, spec: SandboxSpec, origin: str, role: str | None) -> SandboxInfo:
+        """A new container of ``origin``, once every part of it is ready."""
+        info, container_id = await _blocking(self._run, spec, role, origin)
         try:
-            await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: _blocking(self._ended, info.sandbox_id))
+            # By id, not name: a pooled container may be claimed (renamed) while it starts.
+            await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: _blocking(self._ended, container_id))
         except BaseException:
-            await _blocking(self._remove_by_name, info.sandbox_id)
+            await _blocking(self._remove_by_name, container_id)
             raise
-        await self._set_deadline(info, spec.timeout)
-        if self.pool_size:
-            self._background(self.fill_pool())
         return info
 
     async def aclose(self) -> None:
@@ -151,6 +188,7 @@ class DockerBackend:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_report_failure)
 
     async def transport(self, info: SandboxInfo) -> httpx.AsyncBaseTransport | None:
         return None  # HTTP to the sandbox's own server
@@ -173,14 +211,17 @@ class DockerBackend:
                 return
             if container.status != "running":
                 raise BackendError(f"cannot pause sandbox {sandbox_id}: it is {container.status}")
-            deadline = await _blocking(_read_file, container, DEADLINE_FILE)
+            # Through the sandbox's own server, not `docker exec`: an exec'd process still
+            # exiting can keep the freezer from finishing.
+            info = self._info_of(container)
+            deadline = await self._read(info, DEADLINE_FILE)
             if not deadline.startswith(PAUSED):  # else a pause that did not finish froze it
                 left = "none" if not deadline else f"{max(0.0, float(deadline) - time.time()):.3f}"
-                await _blocking(_write_file, container, DEADLINE_FILE, f"{PAUSED} {left}")
+                await self._write(info, DEADLINE_FILE, f"{PAUSED} {left}")
             try:
-                await _blocking(container.pause)
+                await _blocking(_freeze, container)
             except BaseException:
-                await _blocking(_write_file, container, DEADLINE_FILE, deadline)
+                await self._write(info, DEADLINE_FILE, deadline)
                 raise
 
     async def resume(self, sandbox_id: str) -> SandboxInfo:
@@ -191,13 +232,13 @@ class DockerBackend:
                 await _blocking(container.unpause)
             elif container.status != "running":
                 raise BackendError(f"cannot resume sandbox {sandbox_id}: it is {container.status}")
-            frozen = await _blocking(_read_file, container, DEADLINE_FILE)
+            await _blocking(container.reload)
+            info = self._info_of(container)
+            frozen = await self._read(info, DEADLINE_FILE)
             if frozen.startswith(PAUSED):
                 left = frozen.split()[-1]
                 deadline = "" if left == "none" else str(time.time() + float(left))
-                await _blocking(_write_file, container, DEADLINE_FILE, deadline)
-            await _blocking(container.reload)
-            info = self._info_of(container)
+                await self._write(info, DEADLINE_FILE, deadline)
         await wait_healthy(info.url, READY_TIMEOUT, client=self._client_for_http())
         return info
 
@@ -215,6 +256,7 @@ class DockerBackend:
     async def kill(self, sandbox_id: str) -> None:
         container = await _blocking(self._get, sandbox_id)
         await _blocking(_remove, container)
+        await _blocking(self._drop_unused_forks)
 
     async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
         """End the sandbox ``timeout`` seconds from now; for a paused one, ``timeout``
@@ -227,9 +269,9 @@ class DockerBackend:
             await _blocking(container.unpause)
             try:
                 left = f"{timeout:.3f}" if timeout else "none"
-                await _blocking(_write_file, container, DEADLINE_FILE, f"{PAUSED} {left}")
+                await self._write(self._info_of(container), DEADLINE_FILE, f"{PAUSED} {left}")
             finally:
-                await _blocking(container.pause)
+                await _blocking(_freeze, container)
 
     async def logs(self, sandbox_id: str) -> str:
         container = await _blocking(self._get, sandbox_id)
@@ -245,18 +287,189 @@ class DockerBackend:
                 # Not "created": a concurrent create's container passes through it.
                 if container.status in ("exited", "dead"):
                     _remove(container)
+            self._drop_unused_forks()
 
         await _blocking(sweep)
 
     async def fill_pool(self) -> None:
-        """Start pool containers until ``pool_size`` are waiting."""
-        waiting = await _blocking(self._pooled)
-        missing = self.pool_size - len(waiting)
-        if missing > 0:
-            started = await asyncio.gather(
-                *(_blocking(self._run, SandboxSpec(), "pool") for _ in range(missing))
+        """Start pooled sandboxes until each pool has its count waiting."""
+        starts = []
+        for origin, count in self.pools.items():
+            waiting = await _blocking(self._pooled, origin)
+            starts += [origin] * max(0, count - len(waiting))
+        if starts:
+            await asyncio.gather(*(self._started(SandboxSpec(), origin, "pool") for origin in starts))
+
+    # ---- snapshots, forks, reset -------------------------------------------------------
+
+    async def snapshot(self, sandbox_id: str, name: str | None) -> SnapshotInfo:
+        """Commit the sandbox's filesystem as the image ``deskbox/snapshot:<name>``; the
+        sandbox is frozen for the commit and carries on after. Its browser's open tabs
+        are written into the profile first, so a sandbox started from it opens them."""
+        with _translated(f"snapshot sandbox {sandbox_id}"):
+            container = await _blocking(self._get, sandbox_id)
+            chosen = _snapshot_name(name if name is not None else f"{container.name}-{int(time.time())}")
+            return await self._commit(container, chosen, ephemeral=False)
+
+    async def _commit(self, container: Any, name: str, *, ephemeral: bool) -> SnapshotInfo:
+        await _blocking(snapshots.ensure_free, self.client, name)
+        started = time.monotonic()
+        _progress(f"snapshot {name} of {container.name}: saving its browser tabs, committing")
+        info = self._info_of(container)
+        tabs = await self._open_tabs(info)
+        if tabs:
+            await self._write(info, RESTORE_TABS, "\n".join(tabs) + "\n")
+        try:
+            snap = await _blocking(
+                snapshots.commit, self.client, container, name, scope=self.labels, ephemeral=ephemeral
             )
-            await asyncio.gather(*(wait_healthy(info.url, READY_TIMEOUT) for info in started))
+        finally:
+            if tabs:
+                await self._request(info, "DELETE", "/files", params={"path": RESTORE_TABS})
+        took = time.monotonic() - started
+        _progress(f"snapshot {name}: {snap.size_bytes / 1e6:.0f} MB in {took:.1f} s")
+        return snap
+
+    async def _open_tabs(self, info: SandboxInfo) -> builtins.list[str]:
+        """The URLs of the sandbox browser's pages; none when it has no browser."""
+        try:
+            response = await self._client_for_http().get(
+                f"{info.url}/cdp/json/list", headers={"Authorization": f"Bearer {info.token}"}
+            )
+        except httpx.HTTPError:
+            return []
+        if response.status_code != 200:
+            return []
+        return [t["url"] for t in response.json() if t.get("type") == "page" and t.get("url")]
+
+    async def list_snapshots(self) -> builtins.list[SnapshotInfo]:
+        """This backend's snapshots (not the images of forks), oldest first."""
+        with _translated("list snapshots"):
+            images = await _blocking(snapshots.listed, self.client, self.labels)
+            found = [await _blocking(snapshots.info_of, self.client, image) for image in images]
+        return sorted(found, key=lambda snap: snap.created)
+
+    async def delete_snapshot(self, name: str) -> None:
+        """Delete a snapshot and this backend's pooled sandboxes of it; a ConflictError
+        names the sandboxes that still run from it."""
+        with _translated(f"delete snapshot {name}"):
+            image = await _blocking(snapshots.find, self.client, _snapshot_name(name), self.labels)
+            reference = snapshots.reference(name)
+            for pooled in await _blocking(self._pooled, reference):
+                await _blocking(_remove, pooled)
+            users = await _blocking(self.client.containers.list, all=True, filters={"ancestor": image.id})
+            await _blocking(snapshots.remove, self.client, image, [c.name for c in users])
+            self.pools.pop(reference, None)
+
+    async def fork(self, sandbox_id: str, count: int) -> builtins.list[SandboxInfo]:
+        """``count`` new sandboxes from the sandbox's filesystem as it is now, created as
+        it was (screen, envs, limits, metadata) with the time it has left. Their image is
+        removed with the last of them."""
+        with _translated(f"fork sandbox {sandbox_id}"):
+            container = await _blocking(self._get, sandbox_id)
+            spec = await self._spec_of(container, await self._time_left(self._info_of(container)))
+            name = f"fork-{container.name}-{secrets.token_hex(3)}"
+            self._forking.add(name)
+            try:
+                await self._commit(container, name, ephemeral=True)
+                forked = SandboxSpec(**{**_fields(spec), "snapshot": name})
+                results = await asyncio.gather(
+                    *(self._create(forked) for _ in range(count)), return_exceptions=True
+                )
+            finally:
+                self._forking.discard(name)
+            made = [r for r in results if isinstance(r, SandboxInfo)]
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                for info in made:
+                    await _blocking(self._remove_by_name, info.sandbox_id)
+                await _blocking(self._drop_unused_forks)
+                raise failed[0]
+            return made
+
+    async def reset(self, sandbox_id: str) -> SandboxInfo:
+        """Put the sandbox back as it was created (its base image or snapshot), under the
+        same id, with the deadline it had: a sandbox of the same origin takes its name,
+        from the warm pool when there is one (a rename), else started fresh, and the used
+        one is removed. The URL and token are the new sandbox's (Docker cannot move a
+        published port), so the SDK's object reconnects."""
+        with _translated(f"reset sandbox {sandbox_id}"):
+            used = await _blocking(self._get, sandbox_id)
+            if used.status == "paused":
+                await _blocking(used.unpause)
+            origin = (used.labels or {}).get(ORIGIN) or self.image
+            left = await self._time_left(self._info_of(used))
+            spec = await self._spec_of(used, left)
+            retired = f"{sandbox_id}-reset-{secrets.token_hex(3)}"
+            # From the pool: the used one steps aside and a pooled one is claimed straight
+            # into its name (one rename each). The id is missing for that moment only.
+            await _blocking(used.rename, retired)
+            try:
+                claimed = await self._claim(origin, spec, name=sandbox_id, later=False)
+            except BaseException:
+                await _blocking(used.rename, sandbox_id)
+                raise
+            if claimed is not None:
+                info = claimed[0]
+            else:
+                await _blocking(used.rename, sandbox_id)
+                # Started fresh: the used one keeps its name until the new one is ready.
+                started = await self._started(spec, origin, "reset")
+                fresh = await _blocking(self._get, started.sandbox_id)
+                await _blocking(used.rename, retired)
+                try:
+                    await _blocking(fresh.rename, sandbox_id)
+                except BaseException:
+                    await _blocking(used.rename, sandbox_id)
+                    await _blocking(_remove, fresh)
+                    raise
+                info = replace(started, sandbox_id=sandbox_id)
+            await self._set_deadline(info, left)
+            self._background(_blocking(_remove, used))
+            if self.pools:
+                self._background(self.fill_pool())
+            return info
+
+    async def _spec_of(self, container: Any, left: float) -> SandboxSpec:
+        """What the sandbox was created with, with the time it has ``left`` as the timeout."""
+        recorded = json.loads((container.labels or {}).get(SPEC) or "{}")
+        origin = (container.labels or {}).get(ORIGIN) or self.image
+        if origin not in self._image_env:
+            base = await _blocking(self.client.images.get, origin)
+            self._image_env[origin] = dict(_env_pairs(base.attrs["Config"].get("Env") or []))
+        base_env = self._image_env[origin]
+        envs = {
+            key: value
+            for key, value in _env_pairs(container.attrs["Config"].get("Env") or [])
+            if key not in ADDED_ENV and base_env.get(key) != value and value
+        }
+        return SandboxSpec(
+            resolution=tuple(recorded.get("resolution") or (1280, 800)),
+            timeout=left or 300.0,
+            metadata=json.loads((container.labels or {}).get("deskbox.metadata") or "{}"),
+            envs=envs,
+            cpu=recorded.get("cpu"),
+            memory_mb=recorded.get("memory_mb"),
+        )
+
+    async def _time_left(self, info: SandboxInfo) -> float:
+        """Seconds until the sandbox's deadline; 0 for none."""
+        text = await self._read(info, DEADLINE_FILE)
+        if text.startswith(PAUSED):
+            left = text.split()[-1]
+            return 0.0 if left == "none" else float(left)
+        return max(1.0, float(text) - time.time()) if text else 0.0
+
+    def _drop_unused_forks(self) -> None:
+        """Remove fork images that no container runs from any more."""
+        import docker
+
+        for image in snapshots.listed(self.client, self.labels, ephemeral=True):
+            if snapshots.info_of(self.client, image).name in self._forking:
+                continue
+            if not self.client.containers.list(all=True, filters={"ancestor": image.id}):
+                with contextlib.suppress(docker.errors.APIError):
+                    self.client.images.remove(image.id)
 
     # ---- internals ----------------------------------------------------------------------
 
@@ -326,23 +539,29 @@ class DockerBackend:
         cores = int(self.client.info().get("NCPU") or 1)
         return max(0.5, min(MAX_DEFAULT_CPUS, cores - 0.5))
 
-    def _run(self, spec: SandboxSpec, role: str | None) -> SandboxInfo:
+    def _run(self, spec: SandboxSpec, role: str | None, origin: str) -> tuple[SandboxInfo, str]:
         import docker
 
         self._ensure_network()
         token, port = secrets.token_urlsafe(24), free_port()
         width, height = spec.resolution
         name = f"deskbox-{role + '-' if role else ''}{secrets.token_hex(4)}"
+        pooled = role == "pool"
+        memory_mb = self.pooled_memory_mb if pooled else spec.memory_mb or DEFAULT_MEMORY_MB
         labels = {
             **dict.fromkeys(COMPOSE_LABELS, ""),
             **self.labels,
             LABEL: "1",
+            ORIGIN: origin,
+            SPEC: json.dumps(
+                {"resolution": list(spec.resolution), "cpu": spec.cpu, "memory_mb": spec.memory_mb}
+            ),
             "deskbox.metadata": json.dumps(spec.metadata),
-            **({"deskbox.pool": self.pool} if role else {}),
+            **({"deskbox.pool": self.pool_name} if pooled else {}),
         }
         try:
             container = self.client.containers.run(
-                self.image,
+                origin,
                 name=name,
                 detach=True,
                 # Removed when it ends (its deadline); if its supervisor dies instead, the
@@ -360,7 +579,8 @@ class DockerBackend:
                 ports={"8000/tcp": ("127.0.0.1", port)},
                 shm_size="1g",
                 tmpfs={"/tmp": f"size={TMP_SIZE},mode=1777"},
-                mem_limit=f"{spec.memory_mb}m" if spec.memory_mb else DEFAULT_MEMORY,
+                mem_limit=f"{memory_mb}m",
+                memswap_limit=f"{memory_mb}m",
                 nano_cpus=int((spec.cpu or self._default_cpus()) * 1e9),
                 pids_limit=DEFAULT_PIDS,
                 storage_opt=self._disk_quota() or None,
@@ -369,13 +589,14 @@ class DockerBackend:
             )
         except docker.errors.APIError as exc:
             raise BackendError(f"cannot start a sandbox container: {exc}") from exc
-        return SandboxInfo(
+        info = SandboxInfo(
             sandbox_id=container.name,
             url=f"http://127.0.0.1:{port}",
             token=token,
             backend=self.name,
             metadata=spec.metadata,
         )
+        return info, container.id
 
     def _get(self, sandbox_id: str) -> Any:
         import docker
@@ -405,25 +626,43 @@ class DockerBackend:
             state="paused" if container.status == "paused" else "running",
         )
 
-    async def _claim(self, spec: SandboxSpec) -> SandboxInfo | None:
-        waiting = await _blocking(self._pooled)
+    async def _claim(
+        self, origin: str, spec: SandboxSpec, *, name: str | None = None, later: bool = True
+    ) -> tuple[SandboxInfo, Any] | None:
+        """A pooled sandbox of ``origin`` renamed to be the caller's (``name``, or a new
+        one), with its memory limit raised to theirs; None when the pool is empty or
+        cannot serve ``spec`` (pooled sandboxes have the default screen, no envs and the
+        default CPU). With ``later``, the pool is refilled, and stopped leftovers swept,
+        in the background; else that is the caller's to start once it has answered."""
+        if not self.pools.get(origin) or spec.envs or spec.cpu is not None or spec.resolution != (1280, 800):
+            return None
+        waiting = await _blocking(self._pooled, origin)
         # Oldest first: a refill may still be starting the newest ones.
         for container in sorted(waiting, key=lambda c: c.attrs.get("Created", "")):
-            new_name = f"deskbox-{secrets.token_hex(4)}"
+            new_name = name or f"deskbox-{secrets.token_hex(4)}"
             try:
                 await _blocking(container.rename, new_name)
             except Exception:
                 continue  # someone else claimed it first
+            wanted = spec.memory_mb or DEFAULT_MEMORY_MB
+            if wanted != self.pooled_memory_mb:
+                memory = f"{wanted}m"
+                await _blocking(container.update, mem_limit=memory, memswap_limit=memory)
             # The listing already holds the port and token; only the name changed.
             pooled = self._info_of(container)
             info = SandboxInfo(new_name, pooled.url, pooled.token, self.name, spec.metadata)
             await wait_healthy(info.url, READY_TIMEOUT, client=self._client_for_http())
-            await self._set_deadline(info, spec.timeout)
-            return info
+            if later:
+                self._background(self.fill_pool())
+                self._background(self.reap())
+            return info, container
         return None
 
-    def _pooled(self) -> builtins.list[Any]:
-        filters = {**self._filters(f"deskbox.pool={self.pool}"), "name": ["deskbox-pool-"]}
+    def _pooled(self, origin: str) -> builtins.list[Any]:
+        filters = {
+            **self._filters(f"deskbox.pool={self.pool_name}", f"{ORIGIN}={origin}"),
+            "name": ["deskbox-pool-"],
+        }
         return list(self.client.containers.list(filters=filters))
 
     def _ended(self, name: str) -> str | None:
@@ -456,14 +695,30 @@ class DockerBackend:
         return self._http
 
     async def _set_deadline(self, info: SandboxInfo, timeout: float) -> None:
-        deadline = str(time.time() + timeout) if timeout else ""
-        response = await self._client_for_http().post(
-            f"{info.url}/files/write",
-            headers={"Authorization": f"Bearer {info.token}"},
-            json={"path": DEADLINE_FILE, "content": deadline},
-        )
+        await self._write(info, DEADLINE_FILE, str(time.time() + timeout) if timeout else "")
+
+    async def _request(self, info: SandboxInfo, method: str, path: str, **options: Any) -> httpx.Response:
+        """A request to the sandbox's own server, for the backend's small files."""
+        try:
+            return await self._client_for_http().request(
+                method, f"{info.url}{path}", headers={"Authorization": f"Bearer {info.token}"}, **options
+            )
+        except httpx.HTTPError as exc:
+            raise BackendError(f"cannot reach sandbox {info.sandbox_id}: {exc}") from exc
+
+    async def _read(self, info: SandboxInfo, path: str) -> str:
+        """A small text file of the sandbox; empty when absent."""
+        response = await self._request(info, "GET", "/files/read", params={"path": path})
+        if response.status_code == 404:
+            return ""
         if response.status_code != 200:
-            raise BackendError(f"cannot set the timeout of {info.sandbox_id}: {response.text[:200]}")
+            raise BackendError(f"cannot read {path} in {info.sandbox_id}: {response.text[:200]}")
+        return str(response.json()["content"]).strip()
+
+    async def _write(self, info: SandboxInfo, path: str, content: str) -> None:
+        response = await self._request(info, "POST", "/files/write", json={"path": path, "content": content})
+        if response.status_code != 200:
+            raise BackendError(f"cannot write {path} in {info.sandbox_id}: {response.text[:200]}")
 
 
 async def _blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -506,16 +761,74 @@ def _remove(container: Any) -> None:
         time.sleep(0.05)
 
 
-def _read_file(container: Any, path: str) -> str:
-    """A small file of the sandbox's own state, read with ``docker exec`` (it answers
-    whatever the control server is doing); empty when absent."""
-    result = container.exec_run(["cat", path], demux=False)
-    return result.output.decode("utf-8", "replace").strip() if result.exit_code == 0 else ""
+FREEZE_TRIES = 5
 
 
-def _write_file(container: Any, path: str, content: str) -> None:
-    result = container.exec_run(["sh", "-c", 'printf %s "$1" > "$2"', "sh", content, path])
-    if result.exit_code != 0:
-        raise BackendError(
-            f"cannot write {path} in {container.name}: {result.output.decode('utf-8', 'replace')[:200]}"
+def _freeze(container: Any) -> None:
+    """``docker pause``, again when the freezer gives up: on cgroup v1 it fails while a
+    process of the container is between states (forking, exiting), which passes."""
+    import docker
+
+    for attempt in range(FREEZE_TRIES):
+        try:
+            container.pause()
+            return
+        except docker.errors.APIError as exc:
+            if "unable to freeze" not in str(exc) or attempt == FREEZE_TRIES - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+def _pool_counts(image: str, pool_size: int, pool: Mapping[str | SnapshotInfo, int] | None) -> dict[str, int]:
+    """``pool=`` (and the older ``pool_size``) as counts by the image each pool runs."""
+    wanted: dict[str, int] = {image: pool_size} if pool_size else {}
+    for key, count in (pool or {}).items():
+        name = key.name if isinstance(key, SnapshotInfo) else key
+        if not isinstance(count, int) or count < 0:
+            raise InvalidActionError.at(("pool", str(name)), f"a pool's size is a count, not {count!r}")
+        origin = image if name == BASE else snapshots.reference(_snapshot_name(name))
+        wanted[origin] = count
+    return {origin: count for origin, count in wanted.items() if count}
+
+
+def _pooled_memory(pools: Mapping[str, int], budget_mb: int | None) -> int:
+    if budget_mb is None or not pools:
+        return DEFAULT_MEMORY_MB
+    share = budget_mb // sum(pools.values())
+    if share < MIN_POOLED_MEMORY_MB:
+        raise InvalidActionError.at(
+            ("pool_memory_mb",),
+            f"{budget_mb} MB for {sum(pools.values())} pooled sandboxes is {share} MB each;"
+            f" each needs at least {MIN_POOLED_MEMORY_MB} MB",
         )
+    return min(share, DEFAULT_MEMORY_MB)
+
+
+_SNAPSHOT_NAME: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(SnapshotName)
+
+
+def _snapshot_name(name: str) -> str:
+    try:
+        return _SNAPSHOT_NAME.validate_python(name)
+    except pydantic.ValidationError:
+        raise InvalidActionError.at(
+            ("name",), f"{name!r} is not a snapshot name: lower-case letters, digits and _.- (up to 64)"
+        ) from None
+
+
+def _fields(spec: SandboxSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in SandboxSpec.__dataclass_fields__}
+
+
+def _env_pairs(env: builtins.list[str]) -> builtins.list[tuple[str, str]]:
+    return [(key, value) for key, _, value in (item.partition("=") for item in env)]
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Background work (a pool refill, a sweep) has no caller to raise to: say it failed."""
+    if not task.cancelled() and task.exception() is not None:
+        _progress(f"background work failed: {task.exception()}")
+
+
+def _progress(message: str) -> None:
+    print(f"deskbox: {message}", file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import SkipValidation, TypeAdapter, ValidationError
+from pydantic import Field, SkipValidation, TypeAdapter, ValidationError
 
 from .. import errors
 from ..actions import (
@@ -37,7 +37,16 @@ from ..actions import (
     scroll_motion,
 )
 from ..actions import Scroll as ScrollAction
-from ..backends import Backend, SandboxInfo, SandboxSpec, SupportsPause, get_backend
+from ..backends import (
+    Backend,
+    SandboxInfo,
+    SandboxSpec,
+    SnapshotInfo,
+    SupportsPause,
+    SupportsReset,
+    SupportsSnapshots,
+    get_backend,
+)
 from ..models import ActiveWindow, ClipboardContent, HistoryMoved, Size, Window, WindowTitle
 from ._commands import AsyncCommands
 from ._connection import Connection
@@ -65,6 +74,28 @@ def _chosen(backend: str | Backend, options: dict[str, Any]) -> tuple[Backend, b
         return get_backend(backend, **options), isinstance(backend, str)
     except TypeError as exc:
         raise errors.InvalidActionError(f"backend {backend!r}: {exc}") from exc
+
+
+def _incapable(backend: Backend, what: str) -> errors.CapabilityError:
+    return errors.CapabilityError(f"the {backend.name} backend cannot {what} a sandbox", capability=what)
+
+
+def _pausing(backend: Backend, what: str) -> SupportsPause:
+    if not isinstance(backend, SupportsPause):
+        raise _incapable(backend, what)
+    return backend
+
+
+def _snapshotting(backend: Backend, what: str) -> SupportsSnapshots:
+    if not isinstance(backend, SupportsSnapshots):
+        raise _incapable(backend, what)
+    return backend
+
+
+def _resetting(backend: Backend) -> SupportsReset:
+    if not isinstance(backend, SupportsReset):
+        raise _incapable(backend, "reset")
+    return backend
 
 
 def _window(window_id: int | str) -> int:
@@ -125,9 +156,11 @@ class AsyncSandbox:
         cpu: float | None = None,
         memory_mb: int | None = None,
         request_timeout: float | None = None,
+        snapshot: str | SnapshotInfo | None = None,
         **backend_options: Any,
     ) -> AsyncSandbox:
-        """Start a sandbox and wait until every part of it is ready."""
+        """Start a sandbox and wait until every part of it is ready; from a snapshot's
+        filesystem if one is given (where the backend keeps snapshots)."""
         spec = _spec(
             resolution=resolution,
             timeout=timeout,
@@ -135,9 +168,12 @@ class AsyncSandbox:
             envs=envs or {},
             cpu=cpu,
             memory_mb=memory_mb,
+            snapshot=snapshot.name if isinstance(snapshot, SnapshotInfo) else snapshot,
         )
         chosen, owned = _chosen(backend, backend_options)
         try:
+            if spec.snapshot is not None:
+                _snapshotting(chosen, "snapshot")
             info = await chosen.create(spec)
             transport = await chosen.transport(info)
         except BaseException:
@@ -209,12 +245,7 @@ class AsyncSandbox:
         await self._lifecycle("set_timeout").set_timeout(self.sandbox_id, timeout)
 
     def _pausable(self, what: str) -> SupportsPause:
-        backend = self._lifecycle(what)
-        if not isinstance(backend, SupportsPause):
-            raise errors.CapabilityError(
-                f"the {backend.name} backend cannot {what} a sandbox", capability=what
-            )
-        return backend
+        return _pausing(self._lifecycle(what), what)
 
     async def pause(self) -> None:
         """Freeze the sandbox where the backend can; ``resume()`` or ``connect(id)`` thaws it."""
@@ -226,6 +257,57 @@ class AsyncSandbox:
         self.info = await self._pausable("resume").resume(self.sandbox_id)
         transport = await self._lifecycle("resume").transport(self.info)
         self._connection.reopen(self.info.url, self.info.token, transport)
+
+    @checked
+    async def snapshot(self, name: str | None = None) -> SnapshotInfo:
+        """Keep the sandbox's filesystem (home, installed packages, browser profile and
+        tabs, the agent's files) to start sandboxes from; not its memory or processes."""
+        return await _snapshotting(self._lifecycle("snapshot"), "snapshot").snapshot(self.sandbox_id, name)
+
+    @checked
+    async def fork(self, n: Annotated[int, Field(ge=1, le=64)] = 1) -> builtins.list[AsyncSandbox]:
+        """``n`` new sandboxes, each starting from this one's filesystem as it is now."""
+        backend = self._lifecycle("fork")
+        forked = await _snapshotting(backend, "fork").fork(self.sandbox_id, n)
+        made = []
+        for info in forked:
+            made.append(type(self)(info, backend, transport=await backend.transport(info)))
+        return made
+
+    async def reset(self) -> None:
+        """Put the sandbox back as it was created (its image or snapshot), under the same
+        id and deadline; this object reconnects to it (the URL may change)."""
+        backend = self._lifecycle("reset")
+        self.info = await _resetting(backend).reset(self.sandbox_id)
+        await self._connection.aclose()
+        self._connection.reopen(self.info.url, self.info.token, await backend.transport(self.info))
+
+    @staticmethod
+    @checked
+    async def list_snapshots(
+        backend: str | Backend = "docker", **backend_options: Any
+    ) -> builtins.list[SnapshotInfo]:
+        """The backend's snapshots, oldest first."""
+        chosen, owned = _chosen(backend, backend_options)
+        try:
+            return await _snapshotting(chosen, "snapshot").list_snapshots()
+        finally:
+            if owned:
+                await chosen.aclose()
+
+    @staticmethod
+    @checked
+    async def delete_snapshot(
+        snapshot: str | SnapshotInfo, backend: str | Backend = "docker", **backend_options: Any
+    ) -> None:
+        """Delete a snapshot; a ConflictError names the sandboxes still running from it."""
+        chosen, owned = _chosen(backend, backend_options)
+        name = snapshot.name if isinstance(snapshot, SnapshotInfo) else snapshot
+        try:
+            await _snapshotting(chosen, "snapshot").delete_snapshot(name)
+        finally:
+            if owned:
+                await chosen.aclose()
 
     async def logs(self) -> str:
         """The sandbox's own log, from its backend."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any, Literal, cast, overload
+from typing import Annotated, Any, Literal, cast, overload
+
+from pydantic import Field
 
 from ..actions import ActionResponse, ImageFormat, MouseButton, ScrollDirection
-from ..backends import Backend, SandboxInfo
+from ..backends import Backend, SandboxInfo, SnapshotInfo
 from ..models import FileInfo, Window
 from . import _portal
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
@@ -281,9 +283,11 @@ class Sandbox:
         cpu: float | None = None,
         memory_mb: int | None = None,
         request_timeout: float | None = None,
+        snapshot: str | SnapshotInfo | None = None,
         **backend_options: Any,
     ) -> Sandbox:
-        """Start a sandbox and wait until every part of it is ready."""
+        """Start a sandbox and wait until every part of it is ready; from a snapshot's
+        filesystem if one is given (where the backend keeps snapshots)."""
         return cls(
             _portal.run(
                 AsyncSandbox.create(
@@ -295,6 +299,7 @@ class Sandbox:
                     cpu=cpu,
                     memory_mb=memory_mb,
                     request_timeout=request_timeout,
+                    snapshot=snapshot,
                     **backend_options,
                 )
             )
@@ -337,6 +342,34 @@ class Sandbox:
     def resume(self) -> None:
         """Thaw a paused sandbox and reconnect to it."""
         _portal.run(self._async.resume())
+
+    def snapshot(self, name: str | None = None) -> SnapshotInfo:
+        """Keep the sandbox's filesystem (home, installed packages, browser profile and
+        tabs, the agent's files) to start sandboxes from; not its memory or processes."""
+        return _portal.run(self._async.snapshot(name))
+
+    def fork(self, n: Annotated[int, Field(ge=1, le=64)] = 1) -> builtins.list[Sandbox]:
+        """``n`` new sandboxes, each starting from this one's filesystem as it is now."""
+        return cast("builtins.list[Sandbox]", _twin(_portal.run(self._async.fork(n))))
+
+    def reset(self) -> None:
+        """Put the sandbox back as it was created (its image or snapshot), under the same
+        id and deadline; this object reconnects to it (the URL may change)."""
+        _portal.run(self._async.reset())
+
+    @staticmethod
+    def list_snapshots(
+        backend: str | Backend = "docker", **backend_options: Any
+    ) -> builtins.list[SnapshotInfo]:
+        """The backend's snapshots, oldest first."""
+        return _portal.run(AsyncSandbox.list_snapshots(backend, **backend_options))
+
+    @staticmethod
+    def delete_snapshot(
+        snapshot: str | SnapshotInfo, backend: str | Backend = "docker", **backend_options: Any
+    ) -> None:
+        """Delete a snapshot; a ConflictError names the sandboxes still running from it."""
+        _portal.run(AsyncSandbox.delete_snapshot(snapshot, backend, **backend_options))
 
     def logs(self) -> str:
         """The sandbox's own log, from its backend."""
@@ -507,6 +540,8 @@ _TWINS: dict[type, type] = {
 
 
 def _twin(value: Any) -> Any:
-    """An async object's blocking twin; anything else as it is."""
+    """An async object's blocking twin (each one's, in a list); anything else as it is."""
+    if isinstance(value, list):
+        return [_twin(item) for item in value]
     twin = _TWINS.get(type(value))
     return value if twin is None else twin(value)

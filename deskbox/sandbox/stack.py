@@ -233,13 +233,29 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
         components.append(
             Component(
                 "browser",
-                [_chromium(), *flags, config.start_url],
+                [_chromium(), *flags, *_start_urls(config)],
                 needs=["xvfb"],
                 env=display_env,
                 ready=lambda: browser_page_loaded(config.cdp_port),
             )
         )
     return components
+
+
+RESTORE_TABS = "deskbox-restore-tabs"
+"""In the browser profile: the tabs to open at the next start, one URL per line. A
+snapshot writes it, so a sandbox started from the snapshot opens the tabs its source had
+(Chromium's own session files are written lazily, and a snapshot is taken mid-run)."""
+
+
+def _start_urls(config: StackConfig) -> list[str]:
+    saved = config.browser_profile / RESTORE_TABS
+    try:
+        urls = [line for line in saved.read_text().splitlines() if line.strip()]
+    except OSError:
+        return [config.start_url]
+    saved.unlink(missing_ok=True)  # once: a later restart opens the start page
+    return urls or [config.start_url]
 
 
 def _chromium() -> str:

@@ -153,7 +153,7 @@ async def foreign_sandboxes(sandbox: Sandbox) -> AsyncIterator[list[str]]:
     theirs = DockerBackend(labels=FOREIGN_LABELS, pool_size=1)
     running = await AsyncSandbox.create(backend=theirs, timeout=3600)
     await theirs.fill_pool()
-    pooled = [c.name for c in await asyncio.to_thread(theirs._pooled)]
+    pooled = [c.name for c in await asyncio.to_thread(theirs._pooled, theirs.image)]
     names = [running.sandbox_id, *pooled]
     try:
         yield names
