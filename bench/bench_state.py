@@ -70,7 +70,9 @@ async def main(n: int) -> None:
             await pooled.fill_pool()  # the bench waits for the refill; a user's next reset may not
             await on_pool.files.write("/home/user/changed.txt", "by the agent")
             keep("reset, warm pool", await timed(lambda: reset_and_answer(on_pool)))
+            await pooled.aclose()  # its refill and the old sandbox's removal, before the next step
             keep("reset, no pool", await timed(lambda: reset_and_answer(sbx)))
+            await plain.aclose()
 
             for name, backend in (("kill + create, cold", plain), ("kill + create, warm pool", pooled)):
                 old = await AsyncSandbox.create(backend=backend, timeout=600)

@@ -55,10 +55,10 @@ def commit(
 
     ensure_free(client, name)
     base = client.images.get(container.attrs["Image"])
-    base_env = dict(_pairs(base.attrs["Config"].get("Env") or []))
+    base_env = dict(env_pairs(base.attrs["Config"].get("Env") or []))
     env = [
         f"{key}={base_env.get(key, '')}"
-        for key, value in _pairs(container.attrs["Config"].get("Env") or [])
+        for key, value in env_pairs(container.attrs["Config"].get("Env") or [])
         if base_env.get(key) != value
     ]
     labels = dict.fromkeys((container.labels or {}), "")
@@ -154,5 +154,6 @@ def remove(client: Any, image: Any, users: list[str]) -> None:
         raise BackendError(f"cannot delete the snapshot: {exc.explanation or exc}") from exc
 
 
-def _pairs(env: list[str]) -> list[tuple[str, str]]:
+def env_pairs(env: list[str]) -> list[tuple[str, str]]:
+    """``KEY=value`` items of a Docker config, as pairs."""
     return [(key, value) for key, _, value in (item.partition("=") for item in env)]

@@ -8,8 +8,13 @@ sandbox (its supervisor stops at the time in its runtime folder's deadline file,
 is removed when it stops), so a sandbox outlives no one's timeout, even if the process
 that created it died; a reaper at every create and list removes anything stopped or late.
 
-A warm pool (``pool_size=N``) keeps N containers started and healthy; create() claims
-one by renaming it, which Docker does atomically, so two creators never get the same one.
+Warm pools (``pool={"base": N, snapshot: M}``, or ``pool_size=N``) keep containers of
+each image started and healthy, within ``pool_memory_mb``; create() and reset() claim one
+by renaming it, which Docker does atomically, so two creators never get the same one.
+
+pause() is the cgroup freezer, with the deadline stopped while frozen. snapshot() commits
+the container's files as an image (``_docker_snapshots``), fork() starts copies from a
+commit, and reset() swaps a fresh container of the sandbox's origin in under its name.
 
 ``labels`` scope a backend: its containers carry them, and it lists, sweeps and pools
 only containers that do, so two users (or a test run and a user) on one engine never
@@ -21,26 +26,37 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import functools
 import json
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-import pydantic
 
 from .._ports import free_port
-from ..errors import BackendError, InvalidActionError, SandboxNotFoundError
+from ..errors import BackendError, SandboxNotFoundError
 from . import _docker_snapshots as snapshots
-from ._base import SandboxInfo, SandboxSpec, SnapshotInfo, SnapshotName
+from ._base import SandboxInfo, SandboxSpec, SnapshotInfo
+from ._docker_support import (
+    DEFAULT_MEMORY_MB,
+    blocking,
+    docker_client,
+    freeze,
+    pool_counts,
+    pooled_memory,
+    progress,
+    remove,
+    report_failure,
+    snapshot_name,
+    spec_fields,
+    translated,
+)
 from ._health import wait_healthy
 
-T = TypeVar("T")
 IMAGE = "deskbox/desktop:latest"
 LABEL = "deskbox.sandbox"
 NETWORK = "deskbox-sandboxes"
@@ -58,16 +74,11 @@ PAUSED = "paused"
 TMP_SIZE = "1g"
 """/tmp is a tmpfs of this size: what an agent writes there is bounded (and counted in the
 sandbox's memory), and filling it leaves the sandbox's own state untouched."""
-DEFAULT_MEMORY_MB = 2048
-MIN_POOLED_MEMORY_MB = 768
-"""Below this, a pooled desktop with its browser is at risk of the OOM killer."""
 ORIGIN = "deskbox.origin"
 """The image a sandbox was started from (the base image or a snapshot's): reset() starts
 that again."""
 SPEC = "deskbox.spec"
 """What a sandbox was created with (resolution, cpu, memory), for reset() and fork()."""
-BASE = "base"
-"""The base image's key in ``pool=``."""
 ADDED_ENV = ("DESKBOX_TOKEN", "DESKBOX_RESOLUTION", "DESKBOX_PUBLIC_URL")
 """Variables the backend sets itself; the rest of a container's own are the user's."""
 BROWSER_PROFILE = "/home/user/.config/deskbox-chromium"
@@ -76,19 +87,6 @@ DEFAULT_PIDS = 1024
 MAX_DEFAULT_CPUS = 2.0
 READY_TIMEOUT = 90.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _docker() -> Any:
-    try:
-        import docker
-    except ImportError as exc:
-        raise BackendError(
-            "the docker backend needs the docker package: pip install 'deskbox[docker]'"
-        ) from exc
-    try:
-        return docker.from_env()
-    except docker.errors.DockerException as exc:
-        raise BackendError(f"cannot reach the Docker engine: {exc}") from exc
 
 
 class DockerBackend:
@@ -109,9 +107,9 @@ class DockerBackend:
         self.image = image
         self.pool_name = pool_name
         self.labels = dict(labels or {})
-        self.pools = _pool_counts(image, pool_size, pool)
+        self.pools = pool_counts(image, pool_size, pool)
         """Pooled sandboxes to keep started, by the image they run (the base's or a snapshot's)."""
-        self.pooled_memory_mb = _pooled_memory(self.pools, pool_memory_mb)
+        self.pooled_memory_mb = pooled_memory(self.pools, pool_memory_mb)
         """Each pooled sandbox's memory limit (raised to the creator's when claimed), so
         that the pool as a whole stays within ``pool_memory_mb``."""
         self.disk_quota = disk_quota
@@ -132,13 +130,13 @@ class DockerBackend:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = _docker()
+            self._client = docker_client()
         return self._client
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     async def create(self, spec: SandboxSpec) -> SandboxInfo:
-        with _translated("create a sandbox"):
+        with translated("create a sandbox"):
             return await self._create(spec)
 
     async def _create(self, spec: SandboxSpec) -> SandboxInfo:
@@ -158,21 +156,21 @@ class DockerBackend:
     async def _origin(self, spec: SandboxSpec) -> str:
         """The image to start: the snapshot's (in this backend's scope), or the base."""
         if spec.snapshot is not None:
-            image = await _blocking(snapshots.find, self.client, spec.snapshot, self.labels)
+            image = await blocking(snapshots.find, self.client, spec.snapshot, self.labels)
             return str(image.tags[0]) if image.tags else str(image.id)
         if not self._image_ready:
-            await _blocking(self._ensure_image)
+            await blocking(self._ensure_image)
             self._image_ready = True
         return self.image
 
     async def _started(self, spec: SandboxSpec, origin: str, role: str | None) -> SandboxInfo:
         """A new container of ``origin``, once every part of it is ready."""
-        info, container_id = await _blocking(self._run, spec, role, origin)
+        info, container_id = await blocking(self._run, spec, role, origin)
         try:
             # By id, not name: a pooled container may be claimed (renamed) while it starts.
-            await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: _blocking(self._ended, container_id))
+            await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: blocking(self._ended, container_id))
         except BaseException:
-            await _blocking(self._remove_by_name, container_id)
+            await blocking(self._remove_by_name, container_id)
             raise
         return info
 
@@ -188,14 +186,14 @@ class DockerBackend:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_report_failure)
+        task.add_done_callback(report_failure)
 
     async def transport(self, info: SandboxInfo) -> httpx.AsyncBaseTransport | None:
         return None  # HTTP to the sandbox's own server
 
     async def connect(self, sandbox_id: str) -> SandboxInfo:
         """Attach to a sandbox; a paused one is thawed first."""
-        container = await _blocking(self._get, sandbox_id)
+        container = await blocking(self._get, sandbox_id)
         if container.status == "paused":
             return await self.resume(sandbox_id)
         return self._info_of(container)
@@ -205,8 +203,8 @@ class DockerBackend:
         used. Its deadline stops with it: the time left is kept in the deadline file and
         counts again from ``resume()``, so a paused sandbox is never ended by its timeout
         (a paused E2B sandbox is kept the same way); ``kill()`` ends it."""
-        with _translated(f"pause sandbox {sandbox_id}"):
-            container = await _blocking(self._get, sandbox_id)
+        with translated(f"pause sandbox {sandbox_id}"):
+            container = await blocking(self._get, sandbox_id)
             if container.status == "paused":
                 return
             if container.status != "running":
@@ -219,20 +217,20 @@ class DockerBackend:
                 left = "none" if not deadline else f"{max(0.0, float(deadline) - time.time()):.3f}"
                 await self._write(info, DEADLINE_FILE, f"{PAUSED} {left}")
             try:
-                await _blocking(_freeze, container)
+                await blocking(freeze, container)
             except BaseException:
                 await self._write(info, DEADLINE_FILE, deadline)
                 raise
 
     async def resume(self, sandbox_id: str) -> SandboxInfo:
         """Thaw a paused sandbox; its deadline is the time it had left when paused."""
-        with _translated(f"resume sandbox {sandbox_id}"):
-            container = await _blocking(self._get, sandbox_id)
+        with translated(f"resume sandbox {sandbox_id}"):
+            container = await blocking(self._get, sandbox_id)
             if container.status == "paused":
-                await _blocking(container.unpause)
+                await blocking(container.unpause)
             elif container.status != "running":
                 raise BackendError(f"cannot resume sandbox {sandbox_id}: it is {container.status}")
-            await _blocking(container.reload)
+            await blocking(container.reload)
             info = self._info_of(container)
             frozen = await self._read(info, DEADLINE_FILE)
             if frozen.startswith(PAUSED):
@@ -243,39 +241,39 @@ class DockerBackend:
         return info
 
     async def list(self) -> builtins.list[SandboxInfo]:
-        with _translated("list sandboxes"):
+        with translated("list sandboxes"):
             return await self._list()
 
     async def _list(self) -> builtins.list[SandboxInfo]:
         await self.reap()
-        containers = await _blocking(
+        containers = await blocking(
             self.client.containers.list, filters={**self._filters(), "status": ["running", "paused"]}
         )
         return [self._info_of(c) for c in containers if not c.name.startswith("deskbox-pool-")]
 
     async def kill(self, sandbox_id: str) -> None:
-        container = await _blocking(self._get, sandbox_id)
-        await _blocking(_remove, container)
-        await _blocking(self._drop_unused_forks)
+        container = await blocking(self._get, sandbox_id)
+        await blocking(remove, container)
+        await blocking(self._drop_unused_forks)
 
     async def set_timeout(self, sandbox_id: str, timeout: float) -> None:
         """End the sandbox ``timeout`` seconds from now; for a paused one, ``timeout``
         seconds after it is resumed (it thaws for the write, and freezes again)."""
-        container = await _blocking(self._get, sandbox_id)
+        container = await blocking(self._get, sandbox_id)
         if container.status != "paused":
             await self._set_deadline(self._info_of(container), timeout)
             return
-        with _translated(f"set the timeout of paused sandbox {sandbox_id}"):
-            await _blocking(container.unpause)
+        with translated(f"set the timeout of paused sandbox {sandbox_id}"):
+            await blocking(container.unpause)
             try:
                 left = f"{timeout:.3f}" if timeout else "none"
                 await self._write(self._info_of(container), DEADLINE_FILE, f"{PAUSED} {left}")
             finally:
-                await _blocking(_freeze, container)
+                await blocking(freeze, container)
 
     async def logs(self, sandbox_id: str) -> str:
-        container = await _blocking(self._get, sandbox_id)
-        output: bytes = await _blocking(container.logs)
+        container = await blocking(self._get, sandbox_id)
+        output: bytes = await blocking(container.logs)
         return output.decode("utf-8", "replace")
 
     async def reap(self) -> None:
@@ -286,16 +284,16 @@ class DockerBackend:
             for container in self.client.containers.list(all=True, sparse=True, filters=self._filters()):
                 # Not "created": a concurrent create's container passes through it.
                 if container.status in ("exited", "dead"):
-                    _remove(container)
+                    remove(container)
             self._drop_unused_forks()
 
-        await _blocking(sweep)
+        await blocking(sweep)
 
     async def fill_pool(self) -> None:
         """Start pooled sandboxes until each pool has its count waiting."""
         starts = []
         for origin, count in self.pools.items():
-            waiting = await _blocking(self._pooled, origin)
+            waiting = await blocking(self._pooled, origin)
             starts += [origin] * max(0, count - len(waiting))
         if starts:
             await asyncio.gather(*(self._started(SandboxSpec(), origin, "pool") for origin in starts))
@@ -306,28 +304,28 @@ class DockerBackend:
         """Commit the sandbox's filesystem as the image ``deskbox/snapshot:<name>``; the
         sandbox is frozen for the commit and carries on after. Its browser's open tabs
         are written into the profile first, so a sandbox started from it opens them."""
-        with _translated(f"snapshot sandbox {sandbox_id}"):
-            container = await _blocking(self._get, sandbox_id)
-            chosen = _snapshot_name(name if name is not None else f"{container.name}-{int(time.time())}")
+        with translated(f"snapshot sandbox {sandbox_id}"):
+            container = await blocking(self._get, sandbox_id)
+            chosen = snapshot_name(name if name is not None else f"{container.name}-{int(time.time())}")
             return await self._commit(container, chosen, ephemeral=False)
 
     async def _commit(self, container: Any, name: str, *, ephemeral: bool) -> SnapshotInfo:
-        await _blocking(snapshots.ensure_free, self.client, name)
+        await blocking(snapshots.ensure_free, self.client, name)
         started = time.monotonic()
-        _progress(f"snapshot {name} of {container.name}: saving its browser tabs, committing")
+        progress(f"snapshot {name} of {container.name}: saving its browser tabs, committing")
         info = self._info_of(container)
         tabs = await self._open_tabs(info)
         if tabs:
             await self._write(info, RESTORE_TABS, "\n".join(tabs) + "\n")
         try:
-            snap = await _blocking(
+            snap = await blocking(
                 snapshots.commit, self.client, container, name, scope=self.labels, ephemeral=ephemeral
             )
         finally:
             if tabs:
                 await self._request(info, "DELETE", "/files", params={"path": RESTORE_TABS})
         took = time.monotonic() - started
-        _progress(f"snapshot {name}: {snap.size_bytes / 1e6:.0f} MB in {took:.1f} s")
+        progress(f"snapshot {name}: {snap.size_bytes / 1e6:.0f} MB in {took:.1f} s")
         return snap
 
     async def _open_tabs(self, info: SandboxInfo) -> builtins.list[str]:
@@ -344,35 +342,35 @@ class DockerBackend:
 
     async def list_snapshots(self) -> builtins.list[SnapshotInfo]:
         """This backend's snapshots (not the images of forks), oldest first."""
-        with _translated("list snapshots"):
-            images = await _blocking(snapshots.listed, self.client, self.labels)
-            found = [await _blocking(snapshots.info_of, self.client, image) for image in images]
+        with translated("list snapshots"):
+            images = await blocking(snapshots.listed, self.client, self.labels)
+            found = [await blocking(snapshots.info_of, self.client, image) for image in images]
         return sorted(found, key=lambda snap: snap.created)
 
     async def delete_snapshot(self, name: str) -> None:
         """Delete a snapshot and this backend's pooled sandboxes of it; a ConflictError
         names the sandboxes that still run from it."""
-        with _translated(f"delete snapshot {name}"):
-            image = await _blocking(snapshots.find, self.client, _snapshot_name(name), self.labels)
+        with translated(f"delete snapshot {name}"):
+            image = await blocking(snapshots.find, self.client, snapshot_name(name), self.labels)
             reference = snapshots.reference(name)
-            for pooled in await _blocking(self._pooled, reference):
-                await _blocking(_remove, pooled)
-            users = await _blocking(self.client.containers.list, all=True, filters={"ancestor": image.id})
-            await _blocking(snapshots.remove, self.client, image, [c.name for c in users])
+            for pooled in await blocking(self._pooled, reference):
+                await blocking(remove, pooled)
+            users = await blocking(self.client.containers.list, all=True, filters={"ancestor": image.id})
+            await blocking(snapshots.remove, self.client, image, [c.name for c in users])
             self.pools.pop(reference, None)
 
     async def fork(self, sandbox_id: str, count: int) -> builtins.list[SandboxInfo]:
         """``count`` new sandboxes from the sandbox's filesystem as it is now, created as
         it was (screen, envs, limits, metadata) with the time it has left. Their image is
         removed with the last of them."""
-        with _translated(f"fork sandbox {sandbox_id}"):
-            container = await _blocking(self._get, sandbox_id)
+        with translated(f"fork sandbox {sandbox_id}"):
+            container = await blocking(self._get, sandbox_id)
             spec = await self._spec_of(container, await self._time_left(self._info_of(container)))
             name = f"fork-{container.name}-{secrets.token_hex(3)}"
             self._forking.add(name)
             try:
                 await self._commit(container, name, ephemeral=True)
-                forked = SandboxSpec(**{**_fields(spec), "snapshot": name})
+                forked = SandboxSpec(**{**spec_fields(spec), "snapshot": name})
                 results = await asyncio.gather(
                     *(self._create(forked) for _ in range(count)), return_exceptions=True
                 )
@@ -382,8 +380,8 @@ class DockerBackend:
             failed = [r for r in results if isinstance(r, BaseException)]
             if failed:
                 for info in made:
-                    await _blocking(self._remove_by_name, info.sandbox_id)
-                await _blocking(self._drop_unused_forks)
+                    await blocking(self._remove_by_name, info.sandbox_id)
+                await blocking(self._drop_unused_forks)
                 raise failed[0]
             return made
 
@@ -393,39 +391,39 @@ class DockerBackend:
         from the warm pool when there is one (a rename), else started fresh, and the used
         one is removed. The URL and token are the new sandbox's (Docker cannot move a
         published port), so the SDK's object reconnects."""
-        with _translated(f"reset sandbox {sandbox_id}"):
-            used = await _blocking(self._get, sandbox_id)
+        with translated(f"reset sandbox {sandbox_id}"):
+            used = await blocking(self._get, sandbox_id)
             if used.status == "paused":
-                await _blocking(used.unpause)
+                await blocking(used.unpause)
             origin = (used.labels or {}).get(ORIGIN) or self.image
             left = await self._time_left(self._info_of(used))
             spec = await self._spec_of(used, left)
             retired = f"{sandbox_id}-reset-{secrets.token_hex(3)}"
             # From the pool: the used one steps aside and a pooled one is claimed straight
             # into its name (one rename each). The id is missing for that moment only.
-            await _blocking(used.rename, retired)
+            await blocking(used.rename, retired)
             try:
                 claimed = await self._claim(origin, spec, name=sandbox_id, later=False)
             except BaseException:
-                await _blocking(used.rename, sandbox_id)
+                await blocking(used.rename, sandbox_id)
                 raise
             if claimed is not None:
                 info = claimed[0]
             else:
-                await _blocking(used.rename, sandbox_id)
+                await blocking(used.rename, sandbox_id)
                 # Started fresh: the used one keeps its name until the new one is ready.
                 started = await self._started(spec, origin, "reset")
-                fresh = await _blocking(self._get, started.sandbox_id)
-                await _blocking(used.rename, retired)
+                fresh = await blocking(self._get, started.sandbox_id)
+                await blocking(used.rename, retired)
                 try:
-                    await _blocking(fresh.rename, sandbox_id)
+                    await blocking(fresh.rename, sandbox_id)
                 except BaseException:
-                    await _blocking(used.rename, sandbox_id)
-                    await _blocking(_remove, fresh)
+                    await blocking(used.rename, sandbox_id)
+                    await blocking(remove, fresh)
                     raise
                 info = replace(started, sandbox_id=sandbox_id)
             await self._set_deadline(info, left)
-            self._background(_blocking(_remove, used))
+            self._background(blocking(remove, used))
             if self.pools:
                 self._background(self.fill_pool())
             return info
@@ -435,12 +433,12 @@ class DockerBackend:
         recorded = json.loads((container.labels or {}).get(SPEC) or "{}")
         origin = (container.labels or {}).get(ORIGIN) or self.image
         if origin not in self._image_env:
-            base = await _blocking(self.client.images.get, origin)
-            self._image_env[origin] = dict(_env_pairs(base.attrs["Config"].get("Env") or []))
+            base = await blocking(self.client.images.get, origin)
+            self._image_env[origin] = dict(snapshots.env_pairs(base.attrs["Config"].get("Env") or []))
         base_env = self._image_env[origin]
         envs = {
             key: value
-            for key, value in _env_pairs(container.attrs["Config"].get("Env") or [])
+            for key, value in snapshots.env_pairs(container.attrs["Config"].get("Env") or [])
             if key not in ADDED_ENV and base_env.get(key) != value and value
         }
         return SandboxSpec(
@@ -636,18 +634,18 @@ class DockerBackend:
         in the background; else that is the caller's to start once it has answered."""
         if not self.pools.get(origin) or spec.envs or spec.cpu is not None or spec.resolution != (1280, 800):
             return None
-        waiting = await _blocking(self._pooled, origin)
+        waiting = await blocking(self._pooled, origin)
         # Oldest first: a refill may still be starting the newest ones.
         for container in sorted(waiting, key=lambda c: c.attrs.get("Created", "")):
             new_name = name or f"deskbox-{secrets.token_hex(4)}"
             try:
-                await _blocking(container.rename, new_name)
+                await blocking(container.rename, new_name)
             except Exception:
                 continue  # someone else claimed it first
             wanted = spec.memory_mb or DEFAULT_MEMORY_MB
             if wanted != self.pooled_memory_mb:
                 memory = f"{wanted}m"
-                await _blocking(container.update, mem_limit=memory, memswap_limit=memory)
+                await blocking(container.update, mem_limit=memory, memswap_limit=memory)
             # The listing already holds the port and token; only the name changed.
             pooled = self._info_of(container)
             info = SandboxInfo(new_name, pooled.url, pooled.token, self.name, spec.metadata)
@@ -683,7 +681,7 @@ class DockerBackend:
         import docker
 
         with contextlib.suppress(docker.errors.NotFound):
-            _remove(self.client.containers.get(name))
+            remove(self.client.containers.get(name))
 
     def _client_for_http(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -719,116 +717,3 @@ class DockerBackend:
         response = await self._request(info, "POST", "/files/write", json={"path": path, "content": content})
         if response.status_code != 200:
             raise BackendError(f"cannot write {path} in {info.sandbox_id}: {response.text[:200]}")
-
-
-async def _blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """A docker-py call, off the event loop. When the interpreter is shutting down (an
-    ``atexit`` handler killing its sandboxes) thread pools take no new work; the call then
-    runs right here, since nothing else is left to wait on the loop."""
-    call = functools.partial(fn, *args, **kwargs)
-    try:
-        pending = asyncio.get_running_loop().run_in_executor(None, call)
-    except RuntimeError:  # refused at submit: only the pool's refusal, never fn's own error
-        return call()
-    return await pending
-
-
-@contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """Docker's errors, as deskbox's, with Docker's kept as the cause."""
-    import docker
-
-    try:
-        yield
-    except docker.errors.NotFound as exc:
-        raise SandboxNotFoundError(f"cannot {what}: {exc.explanation or exc}") from exc
-    except docker.errors.DockerException as exc:
-        raise BackendError(f"cannot {what}: {exc}") from exc
-
-
-def _remove(container: Any) -> None:
-    """Remove a container and return once Docker no longer lists it."""
-    import docker
-
-    with contextlib.suppress(docker.errors.APIError):
-        container.remove(force=True)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            container.reload()
-        except docker.errors.NotFound:
-            return
-        time.sleep(0.05)
-
-
-FREEZE_TRIES = 5
-
-
-def _freeze(container: Any) -> None:
-    """``docker pause``, again when the freezer gives up: on cgroup v1 it fails while a
-    process of the container is between states (forking, exiting), which passes."""
-    import docker
-
-    for attempt in range(FREEZE_TRIES):
-        try:
-            container.pause()
-            return
-        except docker.errors.APIError as exc:
-            if "unable to freeze" not in str(exc) or attempt == FREEZE_TRIES - 1:
-                raise
-            time.sleep(0.1 * (attempt + 1))
-
-
-def _pool_counts(image: str, pool_size: int, pool: Mapping[str | SnapshotInfo, int] | None) -> dict[str, int]:
-    """``pool=`` (and the older ``pool_size``) as counts by the image each pool runs."""
-    wanted: dict[str, int] = {image: pool_size} if pool_size else {}
-    for key, count in (pool or {}).items():
-        name = key.name if isinstance(key, SnapshotInfo) else key
-        if not isinstance(count, int) or count < 0:
-            raise InvalidActionError.at(("pool", str(name)), f"a pool's size is a count, not {count!r}")
-        origin = image if name == BASE else snapshots.reference(_snapshot_name(name))
-        wanted[origin] = count
-    return {origin: count for origin, count in wanted.items() if count}
-
-
-def _pooled_memory(pools: Mapping[str, int], budget_mb: int | None) -> int:
-    if budget_mb is None or not pools:
-        return DEFAULT_MEMORY_MB
-    share = budget_mb // sum(pools.values())
-    if share < MIN_POOLED_MEMORY_MB:
-        raise InvalidActionError.at(
-            ("pool_memory_mb",),
-            f"{budget_mb} MB for {sum(pools.values())} pooled sandboxes is {share} MB each;"
-            f" each needs at least {MIN_POOLED_MEMORY_MB} MB",
-        )
-    return min(share, DEFAULT_MEMORY_MB)
-
-
-_SNAPSHOT_NAME: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(SnapshotName)
-
-
-def _snapshot_name(name: str) -> str:
-    try:
-        return _SNAPSHOT_NAME.validate_python(name)
-    except pydantic.ValidationError:
-        raise InvalidActionError.at(
-            ("name",), f"{name!r} is not a snapshot name: lower-case letters, digits and _.- (up to 64)"
-        ) from None
-
-
-def _fields(spec: SandboxSpec) -> dict[str, Any]:
-    return {name: getattr(spec, name) for name in SandboxSpec.__dataclass_fields__}
-
-
-def _env_pairs(env: builtins.list[str]) -> builtins.list[tuple[str, str]]:
-    return [(key, value) for key, _, value in (item.partition("=") for item in env)]
-
-
-def _report_failure(task: asyncio.Task[None]) -> None:
-    """Background work (a pool refill, a sweep) has no caller to raise to: say it failed."""
-    if not task.cancelled() and task.exception() is not None:
-        _progress(f"background work failed: {task.exception()}")
-
-
-def _progress(message: str) -> None:
-    print(f"deskbox: {message}", file=sys.stderr, flush=True)

@@ -45,6 +45,18 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     ),
     "AsyncSandbox.list": (lambda s, h: AsyncSandbox.list(backend="nowhere"), BackendError, "nowhere"),
     "AsyncSandbox.set_timeout": (lambda s, h: s.set_timeout(-1), InvalidActionError, "timeout"),
+    "AsyncSandbox.snapshot": (lambda s, h: s.snapshot(5), InvalidActionError, "name"),  # type: ignore[arg-type]
+    "AsyncSandbox.fork": (lambda s, h: s.fork(0), InvalidActionError, "n"),
+    "AsyncSandbox.list_snapshots": (
+        lambda s, h: AsyncSandbox.list_snapshots(backend="nowhere"),
+        BackendError,
+        "nowhere",
+    ),
+    "AsyncSandbox.delete_snapshot": (
+        lambda s, h: AsyncSandbox.delete_snapshot(None),  # type: ignore[arg-type]
+        InvalidActionError,
+        "snapshot",
+    ),
     "AsyncSandbox.act": (lambda s, h: s.act({"type": "clack"}), InvalidActionError, "clack"),
     "AsyncSandbox.screenshot": (lambda s, h: s.screenshot("gif"), InvalidActionError, "format"),  # type: ignore[arg-type]
     "AsyncSandbox.left_click": (lambda s, h: s.left_click(-5, 10), InvalidActionError, "click.x"),

@@ -136,11 +136,19 @@ async def test_wait(sbx: AsyncSandbox) -> None:
     assert time.monotonic() - started >= 0.3
 
 
-async def test_pause_where_the_backend_cannot_is_a_capability_error(sbx: AsyncSandbox) -> None:
+@pytest.mark.parametrize("capability", ["pause", "snapshot", "fork", "reset"])
+async def test_what_the_backend_cannot_do_is_a_capability_error(sbx: AsyncSandbox, capability: str) -> None:
     with pytest.raises(CapabilityError) as raised:
-        await sbx.pause()
-    assert raised.value.capability == "pause" and "local" in str(raised.value)
+        await getattr(sbx, capability)()
+    assert raised.value.capability == capability and "local" in str(raised.value)
     assert await sbx.get_screen_size() == (1024, 768)  # untouched, still connected
+
+
+async def test_a_snapshot_where_the_backend_keeps_none_is_refused_before_anything_starts() -> None:
+    with pytest.raises(CapabilityError, match="snapshot"):
+        await AsyncSandbox.create(backend="local", snapshot="anything")
+    with pytest.raises(CapabilityError, match="snapshot"):
+        await AsyncSandbox.list_snapshots(backend="local")
 
 
 async def test_act_runs_schema_actions(sbx: AsyncSandbox) -> None:
