@@ -85,6 +85,8 @@ BROWSER_PROFILE = "/home/user/.config/deskbox-chromium"
 RESTORE_TABS = f"{BROWSER_PROFILE}/deskbox-restore-tabs"
 DEFAULT_PIDS = 1024
 MAX_DEFAULT_CPUS = 2.0
+CPU_PERIOD = 100_000
+"""Microseconds: the kernel's CFS period, over which a CPU quota is counted."""
 READY_TIMEOUT = 90.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,6 +121,8 @@ class DockerBackend:
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._network_ready = False
+        self._engine_cores: int | None = None
+        self._engine_info: dict[str, Any] | None = None
         self._forking: set[str] = set()
         self._image_env: dict[str, dict[str, str]] = {}
         """Fork images committed but not yet run: not unused, only not used yet."""
@@ -169,6 +173,7 @@ class DockerBackend:
         try:
             # By id, not name: a pooled container may be claimed (renamed) while it starts.
             await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: blocking(self._ended, container_id))
+            await blocking(self._settle_cpu, container_id, spec)
         except BaseException:
             await blocking(self._remove_by_name, container_id)
             raise
@@ -399,20 +404,29 @@ class DockerBackend:
             left = await self._time_left(self._info_of(used))
             spec = await self._spec_of(used, left)
             retired = f"{sandbox_id}-reset-{secrets.token_hex(3)}"
-            # From the pool: the used one steps aside and a pooled one is claimed straight
-            # into its name (one rename each). The id is missing for that moment only.
-            await blocking(used.rename, retired)
-            try:
-                claimed = await self._claim(origin, spec, name=sandbox_id, later=False)
-            except BaseException:
-                await blocking(used.rename, sandbox_id)
-                raise
+            claimed = None
+            if self.pools.get(origin):
+                # From the pool: the used one steps aside and a pooled one is claimed straight
+                # into its name (one rename each). The id is missing for that moment only.
+                await blocking(used.rename, retired)
+                try:
+                    claimed = await self._claim(origin, spec, name=sandbox_id, later=False)
+                except BaseException:
+                    await blocking(used.rename, sandbox_id)
+                    raise
+                if claimed is None:
+                    await blocking(used.rename, sandbox_id)
             if claimed is not None:
                 info = claimed[0]
             else:
-                await blocking(used.rename, sandbox_id)
-                # Started fresh: the used one keeps its name until the new one is ready.
-                started = await self._started(spec, origin, "reset")
+                # Started fresh: the used one keeps its name until the new one is ready, frozen
+                # meanwhile, since whatever it still runs would take CPU from the start.
+                await blocking(freeze, used)
+                try:
+                    started = await self._started(spec, origin, "reset")
+                except BaseException:
+                    await blocking(used.unpause)
+                    raise
                 fresh = await blocking(self._get, started.sandbox_id)
                 await blocking(used.rename, retired)
                 try:
@@ -526,16 +540,31 @@ class DockerBackend:
         (overlay2 on xfs with project quotas); elsewhere Docker has none to offer."""
         if self.disk_quota is None:
             return {}
-        info = self.client.info()
+        if self._engine_info is None:
+            self._engine_info = dict(self.client.info())
+        info = self._engine_info
         backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "")
         if info.get("Driver") == "overlay2" and backing == "xfs":
             return {"size": self.disk_quota}
         return {}
 
-    def _default_cpus(self) -> float:
+    def _cores(self) -> int:
+        if self._engine_cores is None:
+            self._engine_cores = int(self.client.info().get("NCPU") or 1)
+        return self._engine_cores
+
+    def _steady_cpus(self, spec: SandboxSpec) -> float:
         """Below the engine's core count, so a runaway sandbox never holds the whole host."""
-        cores = int(self.client.info().get("NCPU") or 1)
-        return max(0.5, min(MAX_DEFAULT_CPUS, cores - 0.5))
+        if spec.cpu is not None:
+            return spec.cpu
+        return max(0.5, min(MAX_DEFAULT_CPUS, self._cores() - 0.5))
+
+    def _settle_cpu(self, container_id: str, spec: SandboxSpec) -> None:
+        """The steady CPU limit, once the sandbox is up. It starts with every core: its
+        start is a burst of about 5 CPU-seconds (desktop, browser, server), and under the
+        steady limit the kernel throttles it for most of that burst."""
+        quota = int(self._steady_cpus(spec) * CPU_PERIOD)
+        self.client.api.update_container(container_id, cpu_quota=quota)
 
     def _run(self, spec: SandboxSpec, role: str | None, origin: str) -> tuple[SandboxInfo, str]:
         import docker
@@ -579,7 +608,8 @@ class DockerBackend:
                 tmpfs={"/tmp": f"size={TMP_SIZE},mode=1777"},
                 mem_limit=f"{memory_mb}m",
                 memswap_limit=f"{memory_mb}m",
-                nano_cpus=int((spec.cpu or self._default_cpus()) * 1e9),
+                cpu_period=CPU_PERIOD,
+                cpu_quota=int(max(self._cores(), self._steady_cpus(spec)) * CPU_PERIOD),
                 pids_limit=DEFAULT_PIDS,
                 storage_opt=self._disk_quota() or None,
                 cap_drop=["ALL"],
