@@ -79,6 +79,34 @@ async def client(desktop: Desktop) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest_asyncio.fixture(scope="session")
+async def socket_client(desktop: Desktop) -> AsyncIterator[httpx.AsyncClient]:
+    """The control server under uvicorn on 127.0.0.1, reached as the SDK reaches it: the
+    action routes over its websocket (/actions/ws), everything else over HTTP."""
+    import uvicorn
+
+    from deskbox._ports import free_port
+    from deskbox.client._action_socket import ActionSocketTransport
+
+    app = create_app(Settings(token=TOKEN, display=desktop.display), desktop=desktop)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    transport = ActionSocketTransport()
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as http:
+        await http.post("/actions", json={"type": "cursor_position"})
+        assert transport.socket_open, "the action socket did not open"
+        yield http
+    server.should_exit = True
+    await serving
+
+
+@pytest_asyncio.fixture(scope="session")
 async def browser_page(display: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     """Chromium on the test display, in kiosk mode: its one page covers the whole screen."""
     from playwright.async_api import async_playwright

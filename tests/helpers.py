@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from PIL import Image
 
 T = TypeVar("T")
@@ -198,3 +199,16 @@ def deskbox_serve(display: str, token: str) -> Iterator[tuple[str, subprocess.Po
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def over_both_channels() -> Any:
+    """A module's own ``client`` fixture, parametrised by how actions travel: as HTTP
+    requests (the in-process app), or over the server's websocket (/actions/ws)."""
+
+    @pytest.fixture(params=["http", "websocket"])
+    def client(
+        request: pytest.FixtureRequest, client: httpx.AsyncClient, socket_client: httpx.AsyncClient
+    ) -> httpx.AsyncClient:
+        return client if request.param == "http" else socket_client
+
+    return client

@@ -10,14 +10,27 @@ DeskboxError or TimeoutError with the original kept as ``__cause__``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from .. import errors
+from ._action_socket import ActionSocketTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+CHANNEL_VARIABLE = "DESKBOX_ACTION_CHANNEL"
+
+
+def action_channel() -> Literal["websocket", "http"]:
+    """How actions reach a sandbox's server: over its websocket (the default), or as
+    HTTP requests (``DESKBOX_ACTION_CHANNEL=http``). Transports that answer requests
+    themselves (E2B's stock mode) take neither."""
+    chosen = os.environ.get(CHANNEL_VARIABLE, "websocket").strip().lower() or "websocket"
+    if chosen not in ("websocket", "http"):
+        raise errors.InvalidActionError(f"{CHANNEL_VARIABLE} is {chosen!r}: give 'websocket' or 'http'")
+    return "http" if chosen == "http" else "websocket"
 
 
 class Connection:
@@ -37,6 +50,9 @@ class Connection:
         """Point at the sandbox anew (after a resume); the old client must be closed."""
         self.url = url.rstrip("/")
         self._closed = False
+        self._socket: ActionSocketTransport | None = None
+        if transport is None and action_channel() == "websocket":
+            transport = self._socket = ActionSocketTransport()
         self._client = httpx.AsyncClient(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}"} if token else {},
@@ -70,9 +86,16 @@ class Connection:
         self._check_open()
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
-            response = await self._client.request(
+            request = self._client.build_request(
                 method, path, json=json_body, params=_clean(params), content=content, **extra
             )
+            if self._socket is not None and self._socket.carries(request):
+                # Straight to the socket: the client's send machinery (auth, hooks,
+                # cookies, redirects) has nothing to do for these requests.
+                response = await self._socket.handle_async_request(request)
+                await response.aread()  # read already, unless it fell back to HTTP
+            else:
+                response = await self._client.send(request)
         except httpx.TimeoutException as exc:
             raise errors.TimeoutError(f"{method} {path} timed out") from exc
         except httpx.HTTPError as exc:

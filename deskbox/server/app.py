@@ -18,7 +18,7 @@ from ..models import ErrorBody
 from .auth import TokenStore, require_token
 from .errors import install_error_handlers
 from .limits import RequestLimits
-from .routes import actions, browser, docs, files, info, screenshot, shell, viewer
+from .routes import action_socket, actions, browser, docs, files, info, screenshot, shell, viewer
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
 from .viewer_auth import ViewerAuth
@@ -134,8 +134,15 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     install_error_handlers(app)
     # Outermost: nothing reads a body before the token and the size are checked.
     app.add_middleware(RequestLimits, tokens=tokens)
-    # Open: health probes. Own checks: the viewer (ticket/cookie), DevTools sockets, docs.
-    for open_router in (info.health_router, viewer.public_router, browser.socket_router, docs.router):
+    # Open: health probes. Own checks: the viewer (ticket/cookie), the sockets, docs.
+    open_routers = (
+        info.health_router,
+        viewer.public_router,
+        browser.socket_router,
+        action_socket.router,
+        docs.router,
+    )
+    for open_router in open_routers:
         app.include_router(open_router)
     protected = [Depends(require_token)]
     for area in (actions, screenshot, shell, files, desktop_area, info, viewer, browser):

@@ -32,17 +32,26 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return await _on_deskbox_error(request, InvalidActionError.from_validation(exc))
 
 
-async def _on_deskbox_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DeskboxError)
+def error_info(exc: DeskboxError) -> ErrorInfo:
     details = [ErrorDetail.model_validate(d) for d in exc.details if "msg" in d]
     info = ErrorInfo(type=exc.error_type, message=exc.message, details=details)
     if isinstance(exc, ActionFailedError):
         info.failed_index = exc.index
         info.results = exc.results
+    return info
+
+
+def error_body(exc: DeskboxError) -> tuple[int, dict[str, object]]:
+    """The status and JSON body of a failure, for answers that are not HTTP responses."""
+    return exc.status_code, ErrorBody(error=error_info(exc)).model_dump(mode="json", exclude_none=True)
+
+
+async def _on_deskbox_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DeskboxError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if exc.status_code >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return error_response(exc.status_code, info, headers)
+    return error_response(exc.status_code, error_info(exc), headers)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import act, events, eventually, focus_text_field
+from tests.helpers import act, events, eventually, focus_text_field, over_both_channels
 
 pytestmark = pytest.mark.integration
+client = over_both_channels()
 
 UNICODE = "héllo → 日本語 ✓ 🙂"
 

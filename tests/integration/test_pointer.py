@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import act, events, eventually, screenshot
+from tests.helpers import act, events, eventually, over_both_channels, screenshot
 
 pytestmark = pytest.mark.integration
+client = over_both_channels()
 
 TARGET = (700, 200)  # centre of the red #target square
 PAD = (800, 550)  # the blue #pad

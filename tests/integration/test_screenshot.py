@@ -11,9 +11,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.helpers import act, screenshot
+from tests.helpers import act, over_both_channels, screenshot
 
 pytestmark = pytest.mark.integration
+client = over_both_channels()
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)

@@ -26,6 +26,8 @@ from deskbox import (
     TimeoutError,
 )
 from deskbox.actions import Batch, CursorPosition, Move
+from deskbox.client._action_socket import ActionSocketTransport
+from deskbox.client._connection import CHANNEL_VARIABLE
 from tests.helpers import eventually, file_text, recorded, recorder_in, register_scheme_handler
 
 pytestmark = pytest.mark.integration
@@ -294,3 +296,28 @@ async def test_sync_twin_works_even_inside_a_running_loop(sbx: AsyncSandbox) -> 
     worker.join()
     assert results == [(1024, 768)]
     twin.close()
+
+
+@pytest.mark.parametrize("channel", ["websocket", "http"])
+async def test_actions_travel_the_way_asked_for(
+    sbx: AsyncSandbox, monkeypatch: pytest.MonkeyPatch, channel: str
+) -> None:
+    monkeypatch.setenv(CHANNEL_VARIABLE, channel)
+    again = await AsyncSandbox.connect(url=sbx.url, token=sbx.info.token)
+    try:
+        await again.move_mouse(41, 42)
+        assert await again.get_cursor_position() == (41, 42)
+        assert (await again.commands.run("echo plain http")).stdout == "plain http\n"
+        transport = again._connection._client._transport
+        over_socket = isinstance(transport, ActionSocketTransport) and transport.socket_open
+        assert over_socket == (channel == "websocket")
+    finally:
+        await again.close()
+
+
+async def test_an_unknown_channel_is_refused_by_name(
+    sbx: AsyncSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CHANNEL_VARIABLE, "carrier-pigeon")
+    with pytest.raises(InvalidActionError, match=CHANNEL_VARIABLE):
+        await AsyncSandbox.connect(url=sbx.url, token=sbx.info.token)

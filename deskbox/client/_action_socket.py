@@ -1,0 +1,201 @@
+"""Actions over the server's persistent websocket, as an httpx transport.
+
+``POST /actions``, ``GET /screenshot``, ``/cursor`` and ``/screen`` go over one
+websocket to ``/actions/ws`` (see ``deskbox.server.routes.action_socket`` for the
+frames); every other request, and these too where the socket cannot be had, goes over
+the inner transport as plain HTTP. Being
+a transport, it hands the SDK the same responses HTTP would (status, headers, the one
+error body), so nothing above it knows which path a request took.
+
+Where the server answers the upgrade with anything but a socket (an older server, a
+proxy that carries no websockets), it is not tried again on this connection; where it
+cannot be reached, or the handshake is cut off, the request goes over HTTP (which
+reports that as HTTP does) and the socket is tried again a little later. A request
+whose socket closes before its answer fails as a dropped HTTP connection would: it is
+never sent twice, since an action may have run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import struct
+import time
+from typing import Any
+
+import httpx
+
+CARRIED = {("POST", "/actions"), ("GET", "/screenshot"), ("GET", "/cursor"), ("GET", "/screen")}
+RETRY_SOCKET_AFTER = 2.0
+"""Seconds of plain HTTP after the socket could not be opened, before trying it again."""
+MAX_SOCKET_BODY = 1 << 20
+"""Larger requests (a long text to type) go over HTTP, out of the way of small ones."""
+SKIPPED_HEADERS = {
+    "host",
+    "content-length",
+    "content-type",
+    "connection",
+    "upgrade",
+    "accept-encoding",
+    "transfer-encoding",
+}
+
+
+class ActionSocketTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport | None = None, *, open_timeout: float = 10.0) -> None:
+        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._open_timeout = open_timeout
+        self._socket: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._opening = asyncio.Lock()
+        self._pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
+        self._ids = itertools.count(1)
+        self._refused = False
+        self._retry_at = 0.0
+        self._closed = False
+
+    @property
+    def socket_open(self) -> bool:
+        """Whether requests are going over the websocket now (for tests and benchmarks)."""
+        return self._socket is not None
+
+    def carries(self, request: httpx.Request) -> bool:
+        """Whether ``request`` would go over the socket (else over the inner transport)."""
+        tail = request.url.path.rpartition("/")[2]
+        return not (self._refused or self._closed) and (request.method, f"/{tail}") in CARRIED
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.carries(request):
+            return await self._inner.handle_async_request(request)
+        base, _, tail = request.url.path.rpartition("/")
+        route = (request.method, f"/{tail}")
+        body = await request.aread()
+        if len(body) > MAX_SOCKET_BODY:
+            return await self._inner.handle_async_request(request)
+        key = next(self._ids)
+        frame = {
+            "id": key,
+            "method": request.method,
+            "path": route[1],
+            "query": dict(request.url.params),
+            "body": json.loads(body) if body else None,
+        }
+        answer: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
+        self._pending[key] = answer
+        try:
+            socket = await self._sent(request, base, frame)
+            if socket is None:
+                return await self._inner.handle_async_request(request)
+            timeout = (request.extensions.get("timeout") or {}).get("read")
+            try:
+                header, content = await asyncio.wait_for(asyncio.shield(answer), timeout)
+            except TimeoutError:
+                await self._cancel(socket, key)
+                raise httpx.ReadTimeout("no answer on the action socket in time", request=request) from None
+            except asyncio.CancelledError:
+                await self._cancel(socket, key)
+                raise
+        finally:
+            self._pending.pop(key, None)
+        headers = dict(header.get("headers") or {})
+        return httpx.Response(int(header["status"]), headers=headers, content=content, request=request)
+
+    async def _sent(self, request: httpx.Request, base: str, frame: dict[str, Any]) -> Any:
+        """The socket ``frame`` went out on, or None to use HTTP. A socket found closed
+        when sending (the server restarted since) is opened again once: the frame never
+        left, so sending it again cannot run an action twice."""
+        from websockets.exceptions import ConnectionClosed
+
+        for attempt in (1, 2):
+            socket = await self._connected(request, base)
+            if socket is None:
+                return None
+            try:
+                await socket.send(json.dumps(frame))
+                return socket
+            except ConnectionClosed as exc:
+                if self._socket is socket:
+                    self._socket = None
+                if attempt == 2:
+                    raise httpx.WriteError(f"the action socket closed: {exc}") from exc
+        return None
+
+    async def _cancel(self, socket: Any, key: int) -> None:
+        with contextlib.suppress(Exception):
+            await socket.send(json.dumps({"id": key, "cancel": True}))
+
+    async def _connected(self, request: httpx.Request, base: str) -> Any:
+        if self._socket is not None:
+            return self._socket
+        async with self._opening:
+            if self._socket is None and not self._refused:
+                self._socket = await self._open(request, base)
+                if self._socket is not None:
+                    self._reader = asyncio.create_task(self._read(self._socket))
+        return self._socket
+
+    async def _open(self, request: httpx.Request, base: str) -> Any:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
+        if time.monotonic() < self._retry_at:
+            return None
+
+        scheme = "wss" if request.url.scheme == "https" else "ws"
+        url = str(request.url.copy_with(scheme=scheme, path=f"{base}/actions/ws", query=None))
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in SKIPPED_HEADERS]
+        try:
+            return await connect(
+                url,
+                additional_headers=headers,
+                open_timeout=self._open_timeout,
+                compression=None,  # deflate costs more CPU per small frame than it saves
+                max_size=None,  # a screenshot is as large as the screen makes it
+                proxy=None,
+                user_agent_header=None,
+            )
+        except (InvalidStatus, InvalidURI):
+            self._refused = True  # answered, but with no socket: HTTP from now on
+            return None
+        except (InvalidHandshake, OSError, TimeoutError):
+            # Unreachable, or cut off mid-handshake (a server restarting behind a port
+            # forwarder): HTTP says so in its own words, and the socket is tried later.
+            self._retry_at = time.monotonic() + RETRY_SOCKET_AFTER
+            return None
+
+    async def _read(self, socket: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        reason = "the action socket closed"
+        try:
+            async for message in socket:
+                if isinstance(message, str):
+                    continue  # the server answers in binary frames only
+                (length,) = struct.unpack_from(">I", message)
+                header = json.loads(message[4 : 4 + length])
+                waiting = self._pending.get(header.get("id"))
+                if waiting is not None and not waiting.done():
+                    waiting.set_result((header, bytes(message[4 + length :])))
+        except ConnectionClosed as exc:
+            reason = f"the action socket closed: {exc}"
+        except (ValueError, struct.error) as exc:
+            reason = f"the action socket sent a frame that is not one: {exc}"
+            await socket.close()
+        finally:
+            if self._socket is socket:
+                self._socket = None
+            for waiting in self._pending.values():
+                if not waiting.done():
+                    waiting.set_exception(httpx.ReadError(reason))
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close()
+        if self._reader is not None:
+            with contextlib.suppress(BaseException):
+                await self._reader
+        await self._inner.aclose()
