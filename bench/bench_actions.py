@@ -17,14 +17,12 @@ import asyncio
 import io
 import itertools
 import os
-import queue
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,9 +31,9 @@ from pathlib import Path
 
 import httpx
 from _report import Report
+from _xlistener import Listener
 from PIL import Image
 from Xlib import X
-from Xlib import display as xdisplay
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness, beside bench/
 
@@ -75,58 +73,6 @@ class Row:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
-
-
-class Listener:
-    """An override-redirect window that timestamps the X events it receives."""
-
-    def __init__(self, display: str) -> None:
-        self.events: queue.Queue[tuple[int, float]] = queue.Queue()
-        self._conn = xdisplay.Display(display)
-        screen = self._conn.screen()
-        x, y, width, height = LISTENER
-        self.window = screen.root.create_window(
-            x,
-            y,
-            width,
-            height,
-            0,
-            screen.root_depth,
-            override_redirect=True,
-            background_pixel=screen.white_pixel,
-            event_mask=X.ButtonPressMask | X.ButtonReleaseMask | X.KeyPressMask | X.KeyReleaseMask,
-        )
-        self.window.map()
-        self._conn.sync()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def focus(self) -> None:
-        self.window.raise_window()
-        self.window.set_input_focus(X.RevertToParent, X.CurrentTime)
-        self._conn.sync()
-
-    def _pump(self) -> None:
-        try:
-            while True:
-                event = self._conn.next_event()
-                self.events.put((event.type, time.perf_counter()))
-        except Exception:
-            return  # the display went away at the end of the run
-
-    def drain(self) -> None:
-        while not self.events.empty():
-            self.events.get_nowait()
-
-    def wait_for(self, event_type: int, count: int, timeout: float = 30.0) -> float:
-        """perf_counter time of the count-th event of this type."""
-        seen = 0
-        deadline = time.perf_counter() + timeout
-        while True:
-            kind, at = self.events.get(timeout=max(0.001, deadline - time.perf_counter()))
-            if kind == event_type:
-                seen += 1
-                if seen == count:
-                    return at
 
 
 def timed(n: int, step: Callable[[], float | None]) -> list[float]:
@@ -195,7 +141,7 @@ def run_bench(n: int) -> list[Row]:
         loop = asyncio.new_event_loop()
         loop.run_until_complete(show_page(display, str(Path(scratch) / "profile")))
         env = {**os.environ, "DISPLAY": display}
-        listener = Listener(display)
+        listener = Listener(display, LISTENER)
         listener.focus()
         cx, cy = LISTENER[0] + 50, LISTENER[1] + 50
 

@@ -22,10 +22,8 @@ import argparse
 import asyncio
 import json
 import os
-import queue
 import statistics
 import subprocess
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,7 +31,8 @@ from typing import Any
 
 import httpx
 from _report import Report
-from Xlib import X, display
+from _xlistener import Listener
+from Xlib import X
 
 from deskbox import AsyncSandbox
 from deskbox._ports import free_port
@@ -49,46 +48,6 @@ FASTEST_CUA = (
 
 REPORT = Report("bench_channel")
 say = REPORT.line
-
-
-class EventClock:
-    """An override-redirect window over the screen that stamps each press it receives."""
-
-    def __init__(self, name: str, width: int, height: int) -> None:
-        self.display = display.Display(name)
-        screen = self.display.screen()
-        self.window = screen.root.create_window(
-            0,
-            0,
-            width,
-            height,
-            0,
-            screen.root_depth,
-            override_redirect=True,
-            background_pixel=screen.white_pixel,
-            event_mask=X.ButtonPressMask | X.KeyPressMask | X.ButtonReleaseMask,
-        )
-        self.window.map()
-        self.window.set_input_focus(X.RevertToParent, X.CurrentTime)
-        self.display.sync()
-        self.presses: queue.Queue[tuple[int, float]] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        while True:
-            event = self.display.next_event()
-            if event.type in (X.ButtonPress, X.KeyPress):
-                self.presses.put((event.type, time.perf_counter()))
-
-    def drain(self) -> None:
-        while not self.presses.empty():
-            self.presses.get_nowait()
-
-    def next_press(self, kind: int) -> float:
-        while True:
-            got, when = self.presses.get(timeout=5)
-            if got == kind:
-                return when
 
 
 class Cua:
@@ -150,7 +109,9 @@ async def main(n: int, cua_python: Path) -> None:
     first = sandboxes["http"]
     try:
         described = await first._connection.json("GET", "/info")  # the display's name
-        clock = EventClock(described["display"], described["screen"]["width"], described["screen"]["height"])
+        screen = described["screen"]
+        clock = Listener(described["display"], (0, 0, screen["width"], screen["height"]))
+        clock.focus()
         await first.move_mouse(600, 400)
         samples: dict[tuple[str, str], list[float]] = {}
 
@@ -184,7 +145,7 @@ async def main(n: int, cua_python: Path) -> None:
             clock.drain()
             started = time.perf_counter()
             await step()
-            return clock.next_press(kind) - started
+            return clock.wait_for(kind, 1) - started
 
         async def cua_round(x: int) -> None:
             assert cua is not None

@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 
 CARRIED = {("POST", "/actions"), ("GET", "/screenshot"), ("GET", "/cursor"), ("GET", "/screen")}
+CLOSE_WAIT = 0.05
+"""Seconds to wait for the server's answer to a close before dropping the connection."""
 RETRY_SOCKET_AFTER = 2.0
 """Seconds of plain HTTP after the socket could not be opened, before trying it again."""
 MAX_SOCKET_BODY = 1 << 20
@@ -192,10 +194,15 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._socket is not None:
-            with contextlib.suppress(Exception):
-                await self._socket.close()
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            try:
+                await asyncio.wait_for(socket.close(), CLOSE_WAIT)
+            except Exception:
+                # A server that cannot answer the close (a sandbox paused right before,
+                # a dead one behind a port forwarder) is left without one.
+                socket.transport.abort()
         if self._reader is not None:
             with contextlib.suppress(BaseException):
-                await self._reader
+                await asyncio.wait_for(self._reader, CLOSE_WAIT)
         await self._inner.aclose()

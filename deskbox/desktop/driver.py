@@ -72,7 +72,7 @@ class Desktop:
         return self._screen_size
 
     async def cursor_position(self) -> tuple[int, int]:
-        return await self.xthread.call(self.input.cursor_position)
+        return await self.xthread.call_quick(self.input.cursor_position)
 
     async def list_windows(self) -> list[Window]:
         return await self.xthread.call(self.windows.list)
@@ -83,15 +83,20 @@ class Desktop:
     # ---- input (the ActionTarget primitives) --------------------------------------------
 
     async def move(self, x: int, y: int) -> None:
-        await self.xthread.call(self.input.move, x, y)
+        await self.xthread.call_quick(self.input.move, x, y)
 
     async def click(
         self, x: int | None, y: int | None, button: MouseButton, count: int, modifiers: Sequence[str]
     ) -> None:
-        await self.xthread.call(self.input.click, x, y, button, count, modifiers)
+        # A single click without modifiers never waits in the server; anything else may
+        # (multi-click spacing, a key after a recent click) and takes the X thread.
+        if count == 1 and not modifiers:
+            await self.xthread.call_quick(self.input.click, x, y, button, count, modifiers)
+        else:
+            await self.xthread.call(self.input.click, x, y, button, count, modifiers)
 
     async def button(self, x: int | None, y: int | None, button: MouseButton, down: bool) -> None:
-        await self.xthread.call(self.input.button, x, y, button, down)
+        await self.xthread.call_quick(self.input.button, x, y, button, down)
 
     async def drag(
         self, path: Sequence[tuple[int, int]], button: MouseButton, modifiers: Sequence[str]

@@ -1,7 +1,8 @@
 """One thread that owns every X resource of a display.
 
 python-xlib connections and mss grabbers are not thread-safe, and X requests from one
-client must stay in order anyway, so all X work runs on a single worker thread. The
+client must stay in order anyway, so X work runs on a single worker thread, or, for the
+shortest calls when that thread is idle, on the caller's thread under the same lock. The
 connection is opened lazily and reopened after the X server goes away (a supervisor may
 restart Xvfb), so one failed call turns into DesktopUnavailableError and the next call
 works again.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -41,6 +43,9 @@ class XThread:
         self._connection: xdisplay.Display | None = None
         self._on_reconnect: list[Callable[[], None]] = []
         self._closed = False
+        self._talking = threading.Lock()
+        """Held by whichever thread is using the connection: the X thread, or a caller
+        of ``call_quick``. One at a time; python-xlib is not safe to share."""
 
     def on_reconnect(self, reset: Callable[[], None]) -> None:
         """Register state to drop when the connection is replaced (caches, grabbers)."""
@@ -75,12 +80,32 @@ class XThread:
             self._drop_connection()
             raise DesktopUnavailableError(f"lost the X display {self.display_name}: {exc}") from exc
 
+    def _exclusive(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._talking:
+            return self.call_here(fn, *args)
+
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the X thread and await its result."""
         if self._closed:
             raise DesktopUnavailableError("the desktop driver is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.call_here, fn, *args)
+        return await loop.run_in_executor(self._executor, self._exclusive, fn, *args)
+
+    async def call_quick(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like ``call``, for work of a fraction of a millisecond that never waits (a
+        pointer event, a pointer query): on the caller's thread when no X work is
+        running, which saves the two thread hops that would cost more than the work;
+        else queued behind that work on the X thread."""
+        if self._closed:
+            raise DesktopUnavailableError("the desktop driver is closed")
+        # Only on a connection already open: opening one (after the X server restarted)
+        # can wait on the server, and that wait belongs on the X thread.
+        if self._connection is not None and self._talking.acquire(blocking=False):
+            try:
+                return self.call_here(fn, *args)
+            finally:
+                self._talking.release()
+        return await self.call(fn, *args)
 
     def close(self) -> None:
         if self._closed:
