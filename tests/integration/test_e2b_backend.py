@@ -248,7 +248,12 @@ async def test_the_claude_adapter_drives_a_stock_sandbox(stock: Any) -> None:
             ),
             lambda result: result.exit_code == 0,
         )
-        await eventually(lambda: tab.evaluate("[window.screenX, window.screenY]"), lambda at: at == [0, 0])
+        # Chromium reports the new place and size a moment after the move: wait for both,
+        # since the targets' screen points below are read through them.
+        await eventually(
+            lambda: tab.evaluate("[window.screenX, window.screenY, window.outerWidth, window.outerHeight]"),
+            lambda at: at[:2] == [0, 0] and at[2] <= 1024 and at[3] <= 768,
+        )
         for attempt in range(100):  # wiggle until the freshly painted page takes input
             await stock.move_mouse(500 + attempt % 2, 400)
             if await tab.evaluate("window.path.length > 0"):
