@@ -191,7 +191,9 @@ async def test_a_dead_supervisor_comes_back_in_place(docker_ready: None) -> None
             ["docker", "exec", sbx.sandbox_id, "pkill", "-KILL", "-f", "[d]eskbox sandbox"],
             capture_output=True,
         )
-        assert killed.returncode == 0
+        # 137: pkill itself was killed, by the keepalive clearing every process of the
+        # user once the supervisor had died, which is what it is for.
+        assert killed.returncode in (0, 137), killed.stderr
 
         async def back() -> str:
             try:
