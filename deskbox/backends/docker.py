@@ -121,7 +121,6 @@ class DockerBackend:
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._network_ready = False
-        self._engine_cores: int | None = None
         self._engine_info: dict[str, Any] | None = None
         self._forking: set[str] = set()
         self._image_env: dict[str, dict[str, str]] = {}
@@ -540,18 +539,20 @@ class DockerBackend:
         (overlay2 on xfs with project quotas); elsewhere Docker has none to offer."""
         if self.disk_quota is None:
             return {}
-        if self._engine_info is None:
-            self._engine_info = dict(self.client.info())
-        info = self._engine_info
+        info = self._engine()
         backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "")
         if info.get("Driver") == "overlay2" and backing == "xfs":
             return {"size": self.disk_quota}
         return {}
 
+    def _engine(self) -> dict[str, Any]:
+        """The engine's info (cores, storage driver), read once: it costs a request."""
+        if self._engine_info is None:
+            self._engine_info = dict(self.client.info())
+        return self._engine_info
+
     def _cores(self) -> int:
-        if self._engine_cores is None:
-            self._engine_cores = int(self.client.info().get("NCPU") or 1)
-        return self._engine_cores
+        return int(self._engine().get("NCPU") or 1)
 
     def _steady_cpus(self, spec: SandboxSpec) -> float:
         """Below the engine's core count, so a runaway sandbox never holds the whole host."""

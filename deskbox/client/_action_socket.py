@@ -3,9 +3,9 @@
 ``POST /actions``, ``GET /screenshot``, ``/cursor`` and ``/screen`` go over one
 websocket to ``/actions/ws`` (see ``deskbox.server.routes.action_socket`` for the
 frames); every other request, and these too where the socket cannot be had, goes over
-the inner transport as plain HTTP. Being
-a transport, it hands the SDK the same responses HTTP would (status, headers, the one
-error body), so nothing above it knows which path a request took.
+the inner transport as plain HTTP. Being a transport, it hands the SDK the same
+responses HTTP would (status, headers, the one error body), so nothing above it knows
+which path a request took.
 
 Where the server answers the upgrade with anything but a socket (an older server, a
 proxy that carries no websockets), it is not tried again on this connection; where it
@@ -53,6 +53,8 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         self._reader: asyncio.Task[None] | None = None
         self._opening = asyncio.Lock()
         self._pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
+        self._sent_on: dict[int, Any] = {}
+        """The socket each pending request went out on: only its own socket's end fails it."""
         self._ids = itertools.count(1)
         self._refused = False
         self._retry_at = 0.0
@@ -92,7 +94,7 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
                 return await self._inner.handle_async_request(request)
             timeout = (request.extensions.get("timeout") or {}).get("read")
             try:
-                header, content = await asyncio.wait_for(asyncio.shield(answer), timeout)
+                header, content = await asyncio.wait_for(answer, timeout)
             except TimeoutError:
                 await self._cancel(socket, key)
                 raise httpx.ReadTimeout("no answer on the action socket in time", request=request) from None
@@ -101,6 +103,7 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
                 raise
         finally:
             self._pending.pop(key, None)
+            self._sent_on.pop(key, None)
         headers = dict(header.get("headers") or {})
         return httpx.Response(int(header["status"]), headers=headers, content=content, request=request)
 
@@ -114,6 +117,7 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
             socket = await self._connected(request, base)
             if socket is None:
                 return None
+            self._sent_on[frame["id"]] = socket  # before the send: its end may come first
             try:
                 await socket.send(json.dumps(frame))
                 return socket
@@ -188,8 +192,8 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         finally:
             if self._socket is socket:
                 self._socket = None
-            for waiting in self._pending.values():
-                if not waiting.done():
+            for key, waiting in self._pending.items():
+                if self._sent_on.get(key) is socket and not waiting.done():
                     waiting.set_exception(httpx.ReadError(reason))
 
     async def aclose(self) -> None:

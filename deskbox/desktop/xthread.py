@@ -111,5 +111,5 @@ class XThread:
         if self._closed:
             return
         self._closed = True
-        self._executor.submit(self._drop_connection).result()
+        self._executor.submit(self._exclusive, self._drop_connection).result()
         self._executor.shutdown(wait=True)

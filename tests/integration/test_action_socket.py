@@ -89,6 +89,9 @@ async def test_bad_query_and_unknown_routes_are_refused_by_name(raw: ClientConne
     await raw.send("not json at all")
     header, body = await answer(raw)
     assert (header["id"], header["status"]) == (None, 422)
+    await raw.send(b"\x00binary")
+    header, body = await answer(raw)
+    assert (header["id"], header["status"], body["error"]["details"][0]["loc"]) == (None, 422, ["frame"])
     await raw.send(json.dumps({"id": 3, "body": {"type": "cursor_position"}}))
     header, body = await answer(raw)
     assert (header["id"], header["status"], body["ok"]) == (3, 200, True), "the socket keeps serving"

@@ -93,10 +93,14 @@ class _Session:
 
     async def serve(self) -> None:
         while True:
-            try:
-                text = await self.websocket.receive_text()
-            except (WebSocketDisconnect, KeyError, RuntimeError):
-                return  # closed, or a binary frame, which no request is
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                binary = InvalidActionError.at(("frame",), "send each request as a text frame of JSON")
+                await self._send_error(None, binary)
+                continue
             try:
                 frame = _Frame.model_validate_json(text)
             except ValidationError as exc:
