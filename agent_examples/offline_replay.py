@@ -155,8 +155,17 @@ def claude_calls(url: str) -> list[dict[str, Any]]:
 def toolset_calls(url: str) -> list[dict[str, Any]]:
     """Member tool_use blocks as Claude sends them with computer_toolset_20260801: the
     action is the block's name, and the block names the toolset."""
+    steps = []
+    for step in claude_steps(url, TOOLSET_ENTRY):
+        steps.append(step)
+        if step["action"] == "left_click":
+            # A member answers without a screenshot, so the model asks for one to see what
+            # its click did. It is also the pacing a model has: without it, "Down" could
+            # reach the select before its popup opened, the popup then opened late, and
+            # the scroll and the click on Send went to the popup (seen on a busy machine).
+            steps.append({"action": "screenshot"})
     blocks = []
-    for index, step in enumerate(claude_steps(url, TOOLSET_ENTRY)):
+    for index, step in enumerate(steps):
         name, member_input = step["action"], {k: v for k, v in step.items() if k != "action"}
         blocks.append(
             {

@@ -89,18 +89,21 @@ def _run_stack(config: StackConfig) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """The container's main process: the whole supervised sandbox on a fixed display."""
     width, height = args.size
-    return _run_stack(
-        StackConfig(
-            display=args.display,
-            width=width,
-            height=height,
-            host=args.host,
-            port=args.port,
-            runtime_dir=Path(args.runtime_dir),
-            browser_sandbox=not args.no_browser_sandbox,
-            start_url=args.start_url,
-        )
+    config = StackConfig(
+        display=args.display,
+        width=width,
+        height=height,
+        host=args.host,
+        port=args.port,
+        runtime_dir=Path(args.runtime_dir),
+        browser_sandbox=not args.no_browser_sandbox,
+        start_url=args.start_url,
     )
+    if args.warm_up:
+        from .sandbox.runner import warm_up
+
+        return asyncio.run(warm_up(config))
+    return _run_stack(config)
 
 
 def cmd_desktop(args: argparse.Namespace) -> int:
@@ -307,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-browser-sandbox",
         action="store_true",
         help="run Chromium without its sandbox (containers without user namespaces)",
+    )
+    sandbox.add_argument(
+        "--warm-up",
+        action="store_true",
+        help="start the desktop once and stop it (an image build's step: first starts are slow)",
     )
     sandbox.set_defaults(func=cmd_sandbox)
 

@@ -27,6 +27,7 @@ import asyncio
 import builtins
 import contextlib
 import json
+import math
 import secrets
 import sys
 import time
@@ -38,6 +39,7 @@ from typing import Any
 import httpx
 
 from .._ports import free_port
+from .._tls import tls_for
 from ..errors import BackendError, SandboxNotFoundError
 from . import _docker_snapshots as snapshots
 from ._base import SandboxInfo, SandboxSpec, SnapshotInfo
@@ -55,7 +57,7 @@ from ._docker_support import (
     spec_fields,
     translated,
 )
-from ._health import wait_healthy
+from ._health import wait_healthy, warm_up
 
 IMAGE = "deskbox/desktop:latest"
 LABEL = "deskbox.sandbox"
@@ -79,7 +81,7 @@ ORIGIN = "deskbox.origin"
 that again."""
 SPEC = "deskbox.spec"
 """What a sandbox was created with (resolution, cpu, memory), for reset() and fork()."""
-ADDED_ENV = ("DESKBOX_TOKEN", "DESKBOX_RESOLUTION", "DESKBOX_PUBLIC_URL")
+ADDED_ENV = ("DESKBOX_TOKEN", "DESKBOX_RESOLUTION", "DESKBOX_PUBLIC_URL", "DESKBOX_TIMEOUT")
 """Variables the backend sets itself; the rest of a container's own are the user's."""
 BROWSER_PROFILE = "/home/user/.config/deskbox-chromium"
 RESTORE_TABS = f"{BROWSER_PROFILE}/deskbox-restore-tabs"
@@ -150,8 +152,7 @@ class DockerBackend:
             await self._set_deadline(claimed_info, spec.timeout)
             return claimed_info
         await self.reap()
-        info = await self._started(spec, origin, None)
-        await self._set_deadline(info, spec.timeout)
+        info = await self._started(spec, origin, None)  # its deadline given at creation
         if self.pools:
             self._background(self.fill_pool())
         return info
@@ -173,6 +174,8 @@ class DockerBackend:
             # By id, not name: a pooled container may be claimed (renamed) while it starts.
             await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: blocking(self._ended, container_id))
             await blocking(self._settle_cpu, container_id, spec)
+            if role == "pool":
+                await warm_up(info.url, info.token, self._client_for_http())
         except BaseException:
             await blocking(self._remove_by_name, container_id)
             raise
@@ -417,15 +420,21 @@ class DockerBackend:
                     await blocking(used.rename, sandbox_id)
             if claimed is not None:
                 info = claimed[0]
+                await self._set_deadline(info, left)
             else:
                 # Started fresh: the used one keeps its name until the new one is ready, frozen
                 # meanwhile, since whatever it still runs would take CPU from the start.
-                await blocking(freeze, used)
+                # Beside the start, not before it; only to spare the start its CPU, so a
+                # freeze that fails leaves the used one running until its removal.
+                frozen = asyncio.ensure_future(blocking(freeze, used))
                 try:
                     started = await self._started(spec, origin, "reset")
                 except BaseException:
-                    await blocking(used.unpause)
+                    await asyncio.wait([frozen])
+                    if frozen.exception() is None:
+                        await blocking(used.unpause)
                     raise
+                await asyncio.wait([frozen])
                 fresh = await blocking(self._get, started.sandbox_id)
                 await blocking(used.rename, retired)
                 try:
@@ -434,8 +443,7 @@ class DockerBackend:
                     await blocking(used.rename, sandbox_id)
                     await blocking(remove, fresh)
                     raise
-                info = replace(started, sandbox_id=sandbox_id)
-            await self._set_deadline(info, left)
+                info = replace(started, sandbox_id=sandbox_id)  # the deadline given at its start
             self._background(blocking(remove, used))
             if self.pools:
                 self._background(self.fill_pool())
@@ -603,6 +611,9 @@ class DockerBackend:
                     "DESKBOX_TOKEN": token,
                     "DESKBOX_RESOLUTION": f"{width}x{height}",
                     "DESKBOX_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                    # Counted from when it is first ready; a pooled one gets its deadline
+                    # when it is claimed.
+                    **({} if pooled else {"DESKBOX_TIMEOUT": str(math.ceil(spec.timeout))}),
                 },
                 ports={"8000/tcp": ("127.0.0.1", port)},
                 shm_size="1g",
@@ -719,7 +730,10 @@ class DockerBackend:
             # One client for the backend's life (opening one costs more than the request),
             # but no idle connections: a later sandbox may get a dead one's port.
             self._http = httpx.AsyncClient(
-                trust_env=False, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+                trust_env=False,
+                timeout=10,
+                limits=httpx.Limits(max_keepalive_connections=0),
+                verify=tls_for("http://127.0.0.1"),  # its sandboxes are all on loopback
             )
         return self._http
 

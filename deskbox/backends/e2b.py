@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from .._tls import tls_for
 from ..errors import AuthenticationError, BackendError, InvalidActionError, SandboxNotFoundError, TimeoutError
 from ._base import SandboxInfo, SandboxSpec
 
@@ -353,7 +354,8 @@ async def _wait_ready(info: SandboxInfo) -> None:
     token file has been read."""
     deadline = time.monotonic() + READY_TIMEOUT
     headers = {"Authorization": f"Bearer {info.token}"}
-    async with httpx.AsyncClient(timeout=5, trust_env=False, headers=headers) as client:
+    opened = httpx.AsyncClient(timeout=5, trust_env=False, headers=headers, verify=tls_for(info.url))
+    async with opened as client:
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(f"{info.url}/screen")).status_code == 200:

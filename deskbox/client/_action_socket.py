@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from .._tls import tls_for
+
 CARRIED = {("POST", "/actions"), ("GET", "/screenshot"), ("GET", "/cursor"), ("GET", "/screen")}
 CLOSE_WAIT = 0.05
 """Seconds to wait for the server's answer to a close before dropping the connection."""
@@ -47,7 +49,9 @@ SKIPPED_HEADERS = {
 
 class ActionSocketTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None, *, open_timeout: float = 10.0) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        # Without a transport of the caller's, the one it falls back to verifies TLS with
+        # the process's shared context (see deskbox._tls); building its own costs 40 ms.
+        self._inner = inner or httpx.AsyncHTTPTransport(verify=tls_for("https://"))
         self._open_timeout = open_timeout
         self._socket: Any = None
         self._reader: asyncio.Task[None] | None = None
@@ -161,6 +165,7 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
                 max_size=None,  # a screenshot is as large as the screen makes it
                 proxy=None,
                 user_agent_header=None,
+                ssl=tls_for(url) if scheme == "wss" else None,
             )
         except (InvalidStatus, InvalidURI):
             self._refused = True  # answered, but with no socket: HTTP from now on

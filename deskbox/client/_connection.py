@@ -17,6 +17,7 @@ from typing import Any, Literal
 import httpx
 
 from .. import errors
+from .._tls import tls_for
 from ._action_socket import ActionSocketTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -51,13 +52,15 @@ class Connection:
         self.url = url.rstrip("/")
         self._closed = False
         self._socket: ActionSocketTransport | None = None
+        tls = tls_for(self.url)
         if transport is None and action_channel() == "websocket":
-            transport = self._socket = ActionSocketTransport()
+            transport = self._socket = ActionSocketTransport(httpx.AsyncHTTPTransport(verify=tls))
         self._client = httpx.AsyncClient(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}"} if token else {},
             timeout=self._timeout,
             transport=transport,
+            verify=tls,
             # Sandboxes live on loopback or behind their own URL; a system proxy would
             # only add a hop (or refuse 127.0.0.1 outright).
             trust_env=False,

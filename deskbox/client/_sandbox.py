@@ -278,9 +278,14 @@ class AsyncSandbox:
         """Put the sandbox back as it was created (its image or snapshot), under the same
         id and deadline; this object reconnects to it (the URL may change)."""
         backend = self._lifecycle("reset")
-        self.info = await _resetting(backend).reset(self.sandbox_id)
+        resetting = _resetting(backend)
+        # Closed first, while the used sandbox still answers the close: once reset() has
+        # handed it to removal, a close would wait out its timeout (50 ms, twice).
         await self._connection.aclose()
-        self._connection.reopen(self.info.url, self.info.token, await backend.transport(self.info))
+        try:
+            self.info = await resetting.reset(self.sandbox_id)
+        finally:
+            self._connection.reopen(self.info.url, self.info.token, await backend.transport(self.info))
 
     @staticmethod
     @checked

@@ -68,11 +68,18 @@ class Component:
 
 class Supervisor:
     def __init__(
-        self, components: Sequence[Component], status_file: Path | None = None, log_dir: Path | None = None
+        self,
+        components: Sequence[Component],
+        status_file: Path | None = None,
+        log_dir: Path | None = None,
+        on_first_ready: Callable[[], None] | None = None,
     ) -> None:
         self.components = {component.name: component for component in components}
         self.status_file = status_file
         self.log_dir = log_dir
+        self.on_first_ready = on_first_ready
+        """Called once, when every component is first ready, before the status says so:
+        what it sets up is in place by the time anyone can see the sandbox ready."""
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.started_at = time.monotonic()
@@ -105,6 +112,9 @@ class Supervisor:
         else:
             component._ready_event.clear()
         log.info("%s: %s", component.name, state)
+        if self.on_first_ready is not None and self.ready:
+            first_ready, self.on_first_ready = self.on_first_ready, None
+            first_ready()
         self._write_status()
 
     def _write_status(self) -> None:

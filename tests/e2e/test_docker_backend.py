@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
 
 from deskbox import AsyncSandbox, BackendError, DeskboxError, SandboxNotFoundError
 from deskbox._ports import free_port
-from deskbox.backends.docker import LABEL, DockerBackend
+from deskbox.backends.docker import DEADLINE_FILE, LABEL, DockerBackend
 from tests.e2e.conftest import RUN_LABELS, deskbox_containers, docker_backend, inspect
 from tests.helpers import eventually, run_example
 
@@ -65,6 +66,20 @@ async def test_set_timeout_extends_and_connect_by_id(docker_ready: None) -> None
         assert again.info.metadata == {"owner": "test"}
         assert await again.get_screen_size() == (1280, 800)
         await again.close()
+    finally:
+        await sbx.kill()
+
+
+async def test_the_timeout_counts_from_the_moment_the_sandbox_is_ready(docker_ready: None) -> None:
+    # Given at creation, it becomes the deadline inside the sandbox as it becomes ready,
+    # with no request of its own: it is there as soon as create() returns.
+    before = time.time()
+    sbx = await AsyncSandbox.create(backend="docker", labels=RUN_LABELS, timeout=120)
+    after = time.time()
+    try:
+        deadline = float(await sbx.files.read(DEADLINE_FILE))
+        assert before + 120 - 1 <= deadline <= after + 120 + 1
+        assert not await sbx.files.exists("/var/lib/deskbox/timeout")
     finally:
         await sbx.kill()
 

@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from deskbox._ports import free_port
+from deskbox.backends.docker import IMAGE
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.conftest import REPO, Sandbox, compose, docker_labels, inspect
 from tests.helpers import eventually
@@ -320,6 +322,27 @@ def test_the_image_carries_the_real_package(sandbox: Sandbox) -> None:
     code = "import deskbox; from deskbox import Sandbox, UnsupportedInModeError; print(deskbox.__version__)"
     shown = sandbox.exec("python3", "-c", code)
     assert shown.stdout.strip() == deskbox.__version__
+
+
+def test_the_image_has_started_once_and_kept_nothing_of_that_run(sandbox: Sandbox) -> None:
+    """The build's warm-up: XFCE's stored defaults and Chromium's profile are in the image,
+    and nothing that belongs to one run (logs, sockets, the X lock, the profile's lock)."""
+    script = (
+        "grep -c '<property' ~/.config/xfce4/xfconf/xfce-perchannel-xml/xfwm4.xml;"
+        " test -f ~/.config/deskbox-chromium/'Local State' && echo profile;"
+        " ls -A /var/lib/deskbox /tmp ~/.config/deskbox-chromium | grep -E '^Singleton|\\.log$|^\\.X' ;"
+        " ls -A /var/lib/deskbox | wc -l"
+    )
+    shown = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", IMAGE, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    stored, profile, *leftovers = shown.stdout.split()
+    assert int(stored) > 20, shown.stdout  # the 3 seeded settings, plus xfwm4's defaults
+    assert profile == "profile"
+    assert leftovers == ["0"], f"left by the build's run: {leftovers}"
 
 
 async def test_the_api_docs_render_with_no_network(api: httpx.AsyncClient, host_browser: Any) -> None:

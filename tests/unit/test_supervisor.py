@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from deskbox.sandbox.runner import start_deadline
+from deskbox.sandbox.stack import StackConfig
 from deskbox.sandbox.supervisor import Component, Supervisor
 
 
@@ -138,3 +141,45 @@ async def test_a_failing_component_says_why_in_the_status_and_on_health(tmp_path
         assert "cannot open X display :9999" in health["errors"]["display"]
     finally:
         await supervisor.stop()
+
+
+async def test_the_first_ready_hook_runs_once_before_the_status_says_ready(tmp_path: Path) -> None:
+    marker, status = tmp_path / "marker", tmp_path / "status.json"
+    seen: list[bool] = []
+
+    def hook() -> None:
+        seen.append(json.loads(status.read_text())["ready"] if status.exists() else False)
+
+    supervisor = Supervisor(
+        [provider(marker, takes_down_dependents=True), client("client", ["provider"])],
+        status_file=status,
+        on_first_ready=hook,
+    )
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(10)
+        assert seen == [False]  # called once, while the status still said "not ready"
+        assert json.loads(status.read_text())["ready"] is True
+        # Ready again after a restart: the hook is not called again.
+        os.kill(supervisor.components["provider"].pid or 0, signal.SIGKILL)
+        await until(lambda: supervisor.components["provider"].restarts >= 1)
+        assert await supervisor.wait_ready(10)
+        assert seen == [False]
+    finally:
+        await supervisor.stop()
+
+
+def test_a_timeout_given_at_creation_becomes_the_deadline_once(tmp_path: Path) -> None:
+    config = StackConfig(runtime_dir=tmp_path)
+    (tmp_path / "timeout").write_text("120")
+    start_deadline(config)
+    assert abs(float(config.deadline_file.read_text()) - (time.time() + 120)) < 5
+    assert not (tmp_path / "timeout").exists()
+    # A supervisor started again in the same container keeps the deadline it has.
+    config.deadline_file.write_text("12345")
+    start_deadline(config)
+    assert config.deadline_file.read_text() == "12345"
+    # Nonsense is ignored rather than turned into a deadline.
+    (tmp_path / "timeout").write_text("soon")
+    start_deadline(config)
+    assert config.deadline_file.read_text() == "12345"
