@@ -10,6 +10,7 @@ deflate stream is made in parallel slices the way pigz does (zlib drops the GIL)
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import itertools
 import os
@@ -17,6 +18,7 @@ import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image as PILImage
 
@@ -87,8 +89,62 @@ _MIN_BAND_ROWS = 64
 
 
 def resize(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
-    """A Lanczos resize (it keeps small UI text legible in scaled-down screenshots), done
-    in horizontal bands on several threads, as Pillow's resampling drops the GIL.
+    """A Lanczos resize: it keeps small UI text legible in scaled-down screenshots.
+
+    With libvips (pyvips, in the server's extra) it is vips' lanczos3, which is
+    vectorised: 6-8 ms for 1280x800 to 1024x640 where Pillow took 26 ms on one thread and
+    15 ms in bands, with a mean difference from Pillow's of 0.16 levels of 255. Without
+    it, Pillow's, in bands on several threads.
+    """
+    if image.mode in ("RGB", "RGBA", "L"):
+        pixels = vips_resize(image.tobytes(), image.size, len(image.getbands()), size)
+        if pixels is not None:
+            return PILImage.frombytes(image.mode, size, pixels)
+    return pillow_resize(image, size)
+
+
+def resize_bgrx(
+    pixels: bytes | bytearray, source: tuple[int, int], size: tuple[int, int]
+) -> PILImage.Image | None:
+    """A grabbed BGRX frame resized to an RGB image, or None without libvips. Resized as it
+    was grabbed, so the full-size frame is never converted: 2.5 ms less per screenshot."""
+    scaled = vips_resize(pixels, source, 4, size)
+    return None if scaled is None else PILImage.frombuffer("RGB", size, scaled, "raw", "BGRX", 0, 1)
+
+
+def vips_resize(
+    pixels: bytes | bytearray, source: tuple[int, int], bands: int, size: tuple[int, int]
+) -> bytes | None:
+    """Interleaved 8-bit pixels resized with vips' lanczos3; None without libvips, or in
+    the odd case where vips rounds the size another way."""
+    vips = _vips()
+    if vips is None:
+        return None
+    (width, height), (to_width, to_height) = source, size
+    scaled = vips.Image.new_from_memory(pixels, width, height, bands, "uchar").resize(
+        to_width / width, vscale=to_height / height, kernel="lanczos3"
+    )
+    if (scaled.width, scaled.height) != size:
+        return None
+    data: bytes = scaled.write_to_memory()
+    return data
+
+
+@functools.cache
+def _vips() -> Any:
+    """pyvips, or None where it is not installed or libvips does not load. Imported on
+    first use, not with the server: its libraries take 30 ms to load, a cost kept off the start."""
+    try:
+        import pyvips  # type: ignore[import-untyped]
+    except (ImportError, OSError):
+        return None
+    pyvips.cache_set_max(0)  # every frame is new: vips' operation cache would only hold memory
+    return pyvips
+
+
+def pillow_resize(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
+    """Pillow's Lanczos resize, done in horizontal bands on several threads, as Pillow's
+    resampling drops the GIL.
 
     Each band is the same resize restricted to its rows through Pillow's ``box``, which
     still reads the source pixels around the box, so the bands join into the image one

@@ -15,7 +15,7 @@ from PIL import Image as PILImage
 
 from ..actions import ImageFormat, Region
 from ..errors import DesktopUnavailableError
-from ..imaging import Encoded, encode
+from ..imaging import Encoded, encode, resize_bgrx
 from .xthread import XThread
 
 
@@ -69,4 +69,8 @@ def encode_frame(
     frame: Frame, fmt: ImageFormat, quality: int = 80, size: tuple[int, int] | None = None
 ) -> Encoded:
     """Encode a grabbed frame, resized to ``size`` if given."""
+    if size is not None and size != (frame.width, frame.height):
+        scaled = resize_bgrx(frame.bgra, (frame.width, frame.height), size)
+        if scaled is not None:
+            return encode(scaled, fmt, quality)
     return encode(frame.to_image(), fmt, quality, size)
