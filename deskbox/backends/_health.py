@@ -62,20 +62,20 @@ async def wait_healthy(
     raise TimeoutError(f"the sandbox at {url} was not ready after {timeout:.0f} s: {not_ready(last)}")
 
 
-async def warm_up(url: str, token: str, client: httpx.AsyncClient) -> None:
+async def take_first_requests(url: str, token: str, client: httpx.AsyncClient) -> None:
     """Serve a new sandbox's first requests before anyone is waiting on them.
 
     A fresh server answers its first authenticated request 20-30 ms slower than the next,
     and the first over its action socket as much again (measured through Docker's port
     proxy); a pooled sandbox takes both before it is claimed, so a reset from the pool
     does not. Best effort: a sandbox that fails them is caught by the health check at its
-    claim, and nothing here changes its state (a read of a file, the screen's size).
+    claim, and nothing here changes its state (the screen's size, both ways).
     """
     from websockets.asyncio.client import connect
 
     headers = {"Authorization": f"Bearer {token}"}
     with contextlib.suppress(httpx.HTTPError):
-        await client.get(f"{url}/files/read", params={"path": "/var/lib/deskbox/deadline"}, headers=headers)
+        await client.get(f"{url}/screen", headers=headers)
     socket_url = "ws" + url.removeprefix("http") + "/actions/ws"
     with contextlib.suppress(Exception):
         async with connect(socket_url, additional_headers=headers, open_timeout=5, proxy=None) as socket:

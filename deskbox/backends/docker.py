@@ -57,7 +57,7 @@ from ._docker_support import (
     spec_fields,
     translated,
 )
-from ._health import wait_healthy, warm_up
+from ._health import take_first_requests, wait_healthy
 
 IMAGE = "deskbox/desktop:latest"
 LABEL = "deskbox.sandbox"
@@ -175,7 +175,7 @@ class DockerBackend:
             await wait_healthy(info.url, READY_TIMEOUT, gone=lambda: blocking(self._ended, container_id))
             await blocking(self._settle_cpu, container_id, spec)
             if role == "pool":
-                await warm_up(info.url, info.token, self._client_for_http())
+                await take_first_requests(info.url, info.token, self._client_for_http())
         except BaseException:
             await blocking(self._remove_by_name, container_id)
             raise
