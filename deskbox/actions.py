@@ -42,6 +42,11 @@ MAX_HOLD_SECONDS = 30.0
 MAX_SETTLE_SECONDS = 30.0
 MAX_TEXT_LENGTH = 100_000
 MAX_BATCH_LENGTH = 1000
+MAX_SCRIPT_SECONDS = 600.0
+DEFAULT_SCRIPT_SECONDS = 30.0
+OsworldSignal = Literal["WAIT", "FAIL", "DONE"]
+OSWORLD_SIGNALS: tuple[OsworldSignal, ...] = ("WAIT", "FAIL", "DONE")
+"""OSWorld's special action strings: an agent says it waits, gives up, or is done."""
 MAX_IMAGE_SIDE = 8192
 """The widest or tallest image deskbox makes; a screenshot's size is checked against it
 after the aspect ratio fills in the side not given."""
@@ -255,6 +260,28 @@ class Screenshot(ScreenshotOptions):
     type: Literal["screenshot"] = "screenshot"
 
 
+class PyAutoGUI(_Model):
+    """Python code that drives the desktop through pyautogui, as OSWorld's agents write it.
+
+    It runs in a warm worker that has pyautogui imported, with ``PAUSE = 0`` and the
+    fail-safe off; its input goes through deskbox's own, so ``write`` types any text.
+    OSWorld's strings ``WAIT``, ``FAIL`` and ``DONE`` are answered as ``signal``.
+    """
+
+    type: Literal["pyautogui"] = "pyautogui"
+    code: CleanText = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+    timeout: Annotated[float, Field(gt=0, le=MAX_SCRIPT_SECONDS)] = DEFAULT_SCRIPT_SECONDS
+    """Seconds the code may run; past it the worker is stopped and the action fails."""
+    wait: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 2.0
+    """Seconds a ``WAIT`` waits (OSWorld's default pause)."""
+
+    @property
+    def signal(self) -> OsworldSignal | None:
+        """``WAIT``, ``FAIL`` or ``DONE`` when the code is one of OSWorld's signals."""
+        stripped = self.code.strip()
+        return next((signal for signal in OSWORLD_SIGNALS if signal == stripped), None)
+
+
 class CursorPosition(_Model):
     type: Literal["cursor_position"] = "cursor_position"
 
@@ -285,7 +312,8 @@ Action = Annotated[
     | Wait
     | Screenshot
     | CursorPosition
-    | Zoom,
+    | Zoom
+    | PyAutoGUI,
     Field(discriminator="type"),
 ]
 
@@ -300,7 +328,9 @@ class Batch(_Model):
     def _bounded(self) -> Batch:
         # No one request may hold the desktop for long: the waits, holds and typing of a
         # batch are bounded as one action's are.
-        waited = sum(a.duration for a in self.actions if isinstance(a, Wait | HoldKey))
+        waited = sum(a.duration for a in self.actions if isinstance(a, Wait | HoldKey)) + sum(
+            a.wait for a in self.actions if isinstance(a, PyAutoGUI) and a.signal == "WAIT"
+        )
         if waited > MAX_WAIT_SECONDS:
             raise ValueError(
                 f"the batch waits and holds keys {waited:g} s in all; at most {MAX_WAIT_SECONDS:g} s"
@@ -455,6 +485,10 @@ class ActionResult(BaseModel):
     error: str | None = None
     cursor: Point | None = None
     image: Image | None = None
+    output: str | None = None
+    """What a ``pyautogui`` action's code printed (stdout and stderr)."""
+    signal: OsworldSignal | None = None
+    """The OSWorld signal a ``pyautogui`` action gave, if it was one."""
 
 
 class ActionResponse(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .actions import (
     Action,
@@ -30,6 +30,7 @@ from .actions import (
     MouseUp,
     Move,
     Point,
+    PyAutoGUI,
     Region,
     Screenshot,
     ScreenshotOptions,
@@ -40,7 +41,13 @@ from .actions import (
     out_of_bounds,
     places_on_screen,
 )
-from .errors import ActionFailedError, DeskboxError, DesktopUnavailableError, InvalidActionError
+from .errors import (
+    ActionFailedError,
+    CapabilityError,
+    DeskboxError,
+    DesktopUnavailableError,
+    InvalidActionError,
+)
 
 if TYPE_CHECKING:
     from .imaging import Encoded
@@ -91,6 +98,27 @@ class ActionTarget(Protocol):
         """A region scaled up to fit the screen, or to the size asked for."""
 
 
+@runtime_checkable
+class RunsPyAutoGUI(Protocol):
+    """A target that can run pyautogui code (the sandbox's own desktop can; a screen
+    driven from outside cannot)."""
+
+    async def run_pyautogui(self, code: str, timeout: float) -> str:
+        """Run the code and return what it printed; its input reaches the display."""
+
+
+async def _pyautogui(target: ActionTarget, action: PyAutoGUI, result: ActionResult) -> None:
+    signal = action.signal
+    if signal is not None:
+        result.signal = signal
+        if signal == "WAIT":
+            await asyncio.sleep(action.wait)
+        return
+    if not isinstance(target, RunsPyAutoGUI):
+        raise CapabilityError("this desktop cannot run pyautogui code", capability="pyautogui")
+    result.output = await target.run_pyautogui(action.code, action.timeout)
+
+
 async def run_action(target: ActionTarget, index: int, action: Action) -> ActionResult:
     """Run one action; its effect has reached the display when this returns."""
     result = ActionResult(index=index, type=action.type)
@@ -130,6 +158,8 @@ async def run_action(target: ActionTarget, index: int, action: Action) -> Action
                 action.region, action.width, action.height, action.format, action.quality
             )
             result.image = zoomed.to_model()
+        case PyAutoGUI():
+            await _pyautogui(target, action, result)
     return result
 
 
@@ -150,12 +180,19 @@ async def run_actions(target: ActionTarget, request: Action | Batch) -> list[Act
         except DesktopUnavailableError:
             raise
         except (DeskboxError, ValueError, OSError) as exc:
-            raise ActionFailedError(
+            failure = ActionFailedError(
                 f"action {index} ({action.type}) failed: {exc}",
                 index=index,
                 action_type=action.type,
                 results=results,
-            ) from exc
+            )
+            # A field of the action at fault, placed in the request as the server places it.
+            where = ["body"] if not isinstance(request, Batch) else ["body", "actions", index]
+            for detail in getattr(exc, "details", ()):
+                loc = list(detail.get("loc", ()))
+                placed = loc[:1] in (["body"], ["query"], ["path"])
+                failure.details.append({**detail, "loc": loc if placed else [*where, *loc]})
+            raise failure from exc
     return results
 
 

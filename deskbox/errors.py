@@ -14,6 +14,7 @@
     ├── DesktopUnavailableError   the X display cannot be reached right now (503)
     ├── StorageFullError          the sandbox's disk is full (507)
     ├── ActionFailedError         an action in a batch failed while running; has .index
+    ├── ScriptError               an action's code raised or crashed (422); has .traceback
     ├── UnsupportedInModeError    a reduced mode (E2B's stock template) cannot do this (501)
     ├── CapabilityError           the backend cannot do this at all, e.g. pause (501)
     ├── ResponseValidationError   the sandbox answered with a body the SDK cannot read
@@ -183,6 +184,29 @@ class ActionFailedError(DeskboxError):
         """Results of the actions that ran before the failing one."""
 
 
+class ScriptError(DeskboxError):
+    """Code an action ran (pyautogui) raised or crashed; the sandbox keeps serving.
+
+    ``traceback`` is Python's, ``line`` the line of the code it came from, ``output``
+    what the code printed before it failed.
+    """
+
+    status_code = 422
+    error_type = "script_error"
+
+    def __init__(
+        self, message: str, *, traceback: str = "", line: int | None = None, output: str = ""
+    ) -> None:
+        located = f"line {line}: " if line is not None else ""
+        summary = message.splitlines()[0] if message else "the code failed"
+        super().__init__(
+            message, details=[{"loc": ["code"], "msg": f"{located}{summary}", "type": "script_error"}]
+        )
+        self.traceback = traceback
+        self.line = line
+        self.output = output
+
+
 class UnsupportedInModeError(DeskboxError):
     """A reduced mode cannot do this; ``what`` and ``mode`` name the operation and the mode."""
 
@@ -232,6 +256,7 @@ ERROR_TYPES: dict[str, type[DeskboxError]] = {
         DesktopUnavailableError,
         StorageFullError,
         ActionFailedError,
+        ScriptError,
         UnsupportedInModeError,
         CapabilityError,
         ResponseValidationError,
@@ -255,6 +280,7 @@ __all__ = [
     "RequestTooLargeError",
     "ResponseValidationError",
     "SandboxNotFoundError",
+    "ScriptError",
     "StorageFullError",
     "TimeoutError",
     "UnsupportedInModeError",

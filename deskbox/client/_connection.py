@@ -149,13 +149,20 @@ def error_from_response(response: httpx.Response) -> errors.DeskboxError:
         kind, message, details = "", f"HTTP {response.status_code}: {response.text[:200]}", []
     cls = errors.ERROR_TYPES.get(kind) or _by_status(response.status_code)
     if cls is errors.ActionFailedError:
-        return errors.ActionFailedError(
+        failure = errors.ActionFailedError(
             message,
             index=int(info.get("failed_index") or 0),
             action_type="",
             results=info.get("results") or [],
         )
-    if cls in (errors.CommandExitError, errors.UnsupportedInModeError, errors.CapabilityError):
+        failure.details = details
+        return failure
+    if cls in (
+        errors.CommandExitError,
+        errors.UnsupportedInModeError,
+        errors.CapabilityError,
+        errors.ScriptError,
+    ):
         return cls(message)
     return cls(message, details=details)
 

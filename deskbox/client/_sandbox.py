@@ -16,8 +16,10 @@ from pydantic import Field, SkipValidation, TypeAdapter, ValidationError
 
 from .. import errors
 from ..actions import (
+    DEFAULT_SCRIPT_SECONDS,
     Action,
     ActionResponse,
+    ActionResult,
     Batch,
     Click,
     Drag,
@@ -29,6 +31,7 @@ from ..actions import (
     MouseUp,
     Move,
     Point,
+    PyAutoGUI,
     ScrollDirection,
     Type,
     Wait,
@@ -468,6 +471,19 @@ class AsyncSandbox:
     async def hold_key(self, key: str | builtins.list[str], duration: float) -> None:
         """Hold keys down for ``duration`` seconds, then release them."""
         await self._do(build(HoldKey, keys=key, duration=duration))
+
+    # ---- code actions -------------------------------------------------------------------
+
+    @checked
+    async def pyautogui(self, code: str, *, timeout: float = DEFAULT_SCRIPT_SECONDS) -> ActionResult:
+        """Run pyautogui code in the sandbox, as OSWorld's agents write it.
+
+        The result's ``output`` is what the code printed; ``signal`` is set when the code
+        is one of OSWorld's ``WAIT``, ``FAIL`` or ``DONE``. Code that raises fails with
+        its traceback (ActionFailedError); past ``timeout`` seconds it is stopped.
+        """
+        response = await self.act(build(PyAutoGUI, code=code, timeout=timeout))
+        return response.results[0]
 
     # ---- queries and desktop ------------------------------------------------------------
 

@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal, cast, overload
 
 from pydantic import Field
 
-from ..actions import ActionResponse, ImageFormat, MouseButton, ScrollDirection
+from ..actions import (
+    DEFAULT_SCRIPT_SECONDS,
+    ActionResponse,
+    ActionResult,
+    ImageFormat,
+    MouseButton,
+    ScrollDirection,
+)
 from ..backends import Backend, SandboxInfo, SnapshotInfo
 from ..models import FileInfo, Window
 from . import _portal
@@ -470,6 +477,15 @@ class Sandbox:
     def hold_key(self, key: str | builtins.list[str], duration: float) -> None:
         """Hold keys down for ``duration`` seconds, then release them."""
         _portal.run(self._async.hold_key(key, duration))
+
+    def pyautogui(self, code: str, *, timeout: float = DEFAULT_SCRIPT_SECONDS) -> ActionResult:
+        """Run pyautogui code in the sandbox, as OSWorld's agents write it.
+
+        The result's ``output`` is what the code printed; ``signal`` is set when the code
+        is one of OSWorld's ``WAIT``, ``FAIL`` or ``DONE``. Code that raises fails with
+        its traceback (ActionFailedError); past ``timeout`` seconds it is stopped.
+        """
+        return _portal.run(self._async.pyautogui(code, timeout=timeout))
 
     def get_cursor_position(self) -> tuple[int, int]:
         return _portal.run(self._async.get_cursor_position())

@@ -22,6 +22,7 @@ from . import clipboard
 from .capture import Frame, Grabber, encode_frame
 from .input import XInput
 from .keymap import KeyStroke
+from .pyautogui import PyAutoGUIRunner
 from .shell import ProcessManager, no_room_for_a_process
 from .windows import Windows
 from .xthread import XThread
@@ -50,6 +51,7 @@ class Desktop:
         self.grabber = Grabber(self.xthread)
         self.windows = Windows(self.xthread)
         self.processes = ProcessManager(display, owner)
+        self.pyautogui = PyAutoGUIRunner(self)
         self._reapers: set[asyncio.Task[int]] = set()
         self._screen_size: tuple[int, int] | None = None
         self._screen_size_at = 0.0
@@ -59,6 +61,7 @@ class Desktop:
         self._screen_size = None
 
     async def close(self) -> None:
+        await self.pyautogui.close()
         await self.processes.shutdown()
         await asyncio.to_thread(self.xthread.close)
 
@@ -123,6 +126,9 @@ class Desktop:
         # piece, not the whole text, and a cancelled request stops between pieces.
         for start in range(0, len(text), TYPE_CHUNK):
             await self.xthread.call(self.input.type_text, text[start : start + TYPE_CHUNK])
+
+    async def run_pyautogui(self, code: str, timeout: float) -> str:
+        return await self.pyautogui.run(code, timeout)
 
     # ---- capture ------------------------------------------------------------------------
 

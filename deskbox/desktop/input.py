@@ -37,6 +37,11 @@ through an asynchronous hit test but sends keys straight to the focused element,
 sent right behind a click that moves the focus went to the old field. 30 ms was enough on
 an idle machine but not while a screenshot was being encoded; 100 ms held with both cores
 busy. Only a key press that follows a click that closely waits, inside the X server."""
+MODIFIERS_AFTER_POINTER_MS = 30
+"""How long the modifiers of a click, drag or scroll stay down after its pointer events.
+A window manager that grabs the button (xfwm4 does, to focus on click) replays the
+press to the application after the keyboard's events: released at once, Alt had gone up
+in Chromium before an Alt+click reached it."""
 WHEEL_SPACING_MS = 8
 """Between wheel notches. Chromium folds a burst of notches into a scroll animation that
 drops most of them (15 notches at once moved a page 708 px, not 1800); spaced like a
@@ -124,7 +129,7 @@ class XInput:
                 self._fake(X.ButtonPress, BUTTONS[button], delay_ms=MULTI_CLICK_SPACING_MS if index else 0)
                 self._fake(X.ButtonRelease, BUTTONS[button])
         finally:
-            self._release_keys(strokes)
+            self._release_modifiers(strokes)
             self._conn.sync()
 
     def button(self, x: int | None, y: int | None, button: MouseButton, down: bool) -> None:
@@ -146,7 +151,7 @@ class XInput:
                 previous = point
         finally:
             self._fake(X.ButtonRelease, BUTTONS[button])
-            self._release_keys(strokes)
+            self._release_modifiers(strokes)
             self._conn.sync()
 
     def scroll(self, x: int | None, y: int | None, dx: int, dy: int, modifiers: Sequence[str]) -> None:
@@ -159,7 +164,7 @@ class XInput:
                     self._fake(X.ButtonPress, wheel, delay_ms=WHEEL_SPACING_MS if index else 0)
                     self._fake(X.ButtonRelease, wheel)
         finally:
-            self._release_keys(strokes)
+            self._release_modifiers(strokes)
             self._conn.sync()
 
     # ---- keyboard -----------------------------------------------------------------------
@@ -192,6 +197,11 @@ class XInput:
         for stroke in reversed(strokes):
             self._fake(X.KeyRelease, stroke.keycode)
 
+    def _release_modifiers(self, strokes: Sequence[KeyStroke]) -> None:
+        """Release the modifiers of pointer events, the first after a pause in the server."""
+        for index, stroke in enumerate(reversed(strokes)):
+            self._fake(X.KeyRelease, stroke.keycode, delay_ms=0 if index else MODIFIERS_AFTER_POINTER_MS)
+
     def chord(self, names: Sequence[str], repeat: int = 1) -> None:
         """Press keys together and release them, ``repeat`` times."""
         strokes = self._strokes(names)
@@ -213,7 +223,14 @@ class XInput:
         if down:
             (stroke,) = self._strokes([name])
             self._held_keys[name] = stroke.keycode
+            # A shifted character ("A", "<") goes down with Shift around its press only,
+            # as pyautogui and xdotool do, so it types itself and Shift is not left held.
+            shift_code = self._shift_keycode() if stroke.shift and len(name) == 1 else 0
+            if shift_code:
+                self._fake(X.KeyPress, shift_code)
             self._fake(X.KeyPress, stroke.keycode)
+            if shift_code:
+                self._fake(X.KeyRelease, shift_code)
         else:
             keycode = self._held_keys.pop(name, None)
             if keycode is None:

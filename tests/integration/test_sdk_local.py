@@ -16,6 +16,7 @@ import pytest_asyncio
 from PIL import Image
 
 from deskbox import (
+    ActionFailedError,
     AsyncSandbox,
     AuthenticationError,
     CapabilityError,
@@ -130,6 +131,27 @@ async def test_write_press_and_hold(sbx: AsyncSandbox, page: Any) -> None:
     assert time.monotonic() - started >= 0.2
     shifts = await eventually(lambda: recorded(page, "keyup"), lambda e: any(k["key"] == "Shift" for k in e))
     assert shifts
+
+
+async def test_pyautogui_code(sbx: AsyncSandbox, page: Any) -> None:
+    field = await page.evaluate(
+        "(() => { const r = document.getElementById('line').getBoundingClientRect();"
+        " const top = window.screenY + window.outerHeight - window.innerHeight;"
+        " return [window.screenX + r.left + 20, top + r.top + 20]; })()"
+    )
+    result = await sbx.pyautogui(
+        f"pyautogui.click({int(field[0])}, {int(field[1])})\npyautogui.write('pyautogui → ✓')\n"
+        "print(pyautogui.size())"
+    )
+    assert result.output == "Size(width=1024, height=768)\n"
+    value = lambda: page.eval_on_selector("#line", "e => e.value")  # noqa: E731
+    assert await eventually(value, lambda v: v == "pyautogui → ✓")
+    assert (await sbx.pyautogui("DONE")).signal == "DONE"
+    with pytest.raises(ActionFailedError, match="ZeroDivisionError") as failed:
+        await sbx.pyautogui("1 / 0")
+    assert failed.value.details[0]["loc"] == ["body", "code"]
+    with pytest.raises(InvalidActionError, match="timeout"):
+        await sbx.pyautogui("pass", timeout=-1)
 
 
 async def test_wait(sbx: AsyncSandbox) -> None:

@@ -7,7 +7,20 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from deskbox.actions import ActionRequest, Batch, Click, Drag, Key, Point, Scroll, out_of_bounds
+from deskbox.actions import (
+    ActionRequest,
+    Batch,
+    Click,
+    Drag,
+    Key,
+    Point,
+    PyAutoGUI,
+    Scroll,
+    out_of_bounds,
+    parse_request,
+)
+from deskbox.desktop.pyautogui import key_table
+from deskbox.errors import InvalidActionError
 
 PARSE = TypeAdapter(ActionRequest).validate_python
 
@@ -146,3 +159,30 @@ def test_the_screen_size_is_needed_exactly_when_an_action_places_something(actio
     parsed = parse_request(action)
     # On a 0x0 screen every point and region is out of bounds, so these agree.
     assert places_on_screen(parsed) == bool(list(out_of_bounds(parsed, 0, 0)))
+
+
+@pytest.mark.parametrize(
+    ("code", "signal"),
+    [("DONE", "DONE"), ("  FAIL\n", "FAIL"), ("WAIT", "WAIT"), ("done", None), ("print('DONE')", None)],
+)
+def test_osworld_signals_are_recognised_exactly(code: str, signal: str | None) -> None:
+    assert PyAutoGUI(code=code).signal == signal
+
+
+def test_a_batch_counts_the_waits_of_wait_signals() -> None:
+    parse_request([{"type": "pyautogui", "code": "WAIT", "wait": 30}, {"type": "wait", "duration": 30}])
+    with pytest.raises(InvalidActionError, match="waits and holds keys 61 s"):
+        parse_request([{"type": "pyautogui", "code": "WAIT", "wait": 31}, {"type": "wait", "duration": 30}])
+
+
+def test_pyautogui_key_names_map_onto_x_keys() -> None:
+    table = key_table(["enter", "num5", "winleft", "ctrlright", "pgdn", "a", "<", "fn", "nosuchkey"])
+    assert table == {
+        "enter": "Return",
+        "num5": "KP_5",
+        "winleft": "Super_L",
+        "ctrlright": "Control_R",
+        "pgdn": "Next",
+        "a": "a",
+        "<": "<",
+    }

@@ -13,7 +13,7 @@ from deskbox import UnsupportedInModeError
 from deskbox.actions import Action
 from deskbox.server import Settings, create_app
 from deskbox.transports import e2b_stock
-from deskbox.transports.e2b_stock import ACTIONS, MODE, StockTransport
+from deskbox.transports.e2b_stock import ACTIONS, MODE, OFF_ACTIONS, StockTransport
 
 
 class Untouchable:
@@ -49,7 +49,18 @@ async def test_every_other_route_is_refused_by_name(route: str) -> None:
 def test_every_action_type_is_declared() -> None:
     union = Action.__origin__.__args__  # type: ignore[attr-defined]
     types = {model.model_fields["type"].default for model in union}
-    assert types == ACTIONS  # a new action type fails here until someone decides for stock mode
+    # A new action type fails here until someone decides for stock mode.
+    assert types == ACTIONS | OFF_ACTIONS
+    assert not ACTIONS & OFF_ACTIONS
+
+
+@pytest.mark.parametrize("kind", sorted(OFF_ACTIONS))
+async def test_actions_decided_off_are_refused_by_name(kind: str) -> None:
+    action = {"type": "pyautogui", "code": "pass"} if kind == "pyautogui" else {"type": kind}
+    async with client() as http:
+        with pytest.raises(UnsupportedInModeError) as refused:
+            await http.post("/actions", json=action)
+    assert refused.value.what == f"the {kind!r} action" and refused.value.mode == MODE
 
 
 async def test_an_action_off_in_the_mode_is_refused_before_the_batch_runs(

@@ -50,6 +50,9 @@ ACTIONS = frozenset(
     }
 )
 """The action types stock mode runs; any other is refused, naming it."""
+OFF_ACTIONS = frozenset({"pyautogui"})
+"""Action types decided off: pyautogui code runs in a worker beside deskbox's server,
+which the stock template does not have."""
 
 RemoteHandler = Callable[[Remote, Call], Awaitable[httpx.Response]]
 
@@ -137,4 +140,4 @@ class StockTransport(httpx.AsyncBaseTransport):
         return respond(await perform(self._target, request, after, settle))
 
 
-__all__ = ["ACTIONS", "MODE", "ROUTES", "StockTransport", "refuse"]
+__all__ = ["ACTIONS", "MODE", "OFF_ACTIONS", "ROUTES", "StockTransport", "refuse"]
