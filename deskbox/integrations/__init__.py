@@ -1,0 +1,1 @@
+"""Other harnesses' protocols onto deskbox sandboxes (OSWorld's ``desktop_env``)."""
