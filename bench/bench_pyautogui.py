@@ -121,6 +121,7 @@ def run_bench(n: int) -> None:
                     f"| {name} | {ours:.2f} | {worker:.2f} | {osworld:.1f} | "
                     f"+{worker - ours:.2f} ms ({osworld / worker:.0f}x faster than OSWorld's way) |"
                 )
+            osworld_client(http, url, token, listener, (cx, cy), n)
     say()
     say(
         "Timed until the listening window has the X event, over keep-alive HTTP. The "
@@ -129,6 +130,38 @@ def run_bench(n: int) -> None:
         "per action."
     )
     REPORT.save()
+
+
+def osworld_client(
+    http: httpx.Client, url: str, token: str, listener: Listener, point: tuple[int, int], n: int
+) -> None:
+    """OSWorld's own client, unmodified, sending a click: through deskbox's forwarder to
+    /osworld/execute (the warm worker), and, in the same run, the subprocess its guest
+    would start for the same request."""
+    try:
+        from desktop_env.controllers.python import PythonController
+    except ImportError:
+        say()
+        say("(desktop-env is not installed: OSWorld's client was not measured)")
+        return
+    from deskbox.integrations.osworld import GuestForwarder
+
+    code = f"pyautogui.click({point[0]}, {point[1]})"
+    with GuestForwarder(url, token) as guest:
+        controller = PythonController(vm_ip=guest.host, server_port=guest.port)
+        controller.execute_python_command("pass")  # the worker's start is not a sample
+        through: list[float] = []
+        for _ in range(n):
+            listener.drain()
+            started = time.perf_counter()
+            controller.execute_python_command(code)
+            through.append(listener.wait_for(X.ButtonRelease, 1) - started)
+    say()
+    say(
+        f"OSWorld's PythonController.execute_python_command, a click, unmodified: through "
+        f"deskbox's forwarder {median_ms(through):.2f} ms (n={n}), until the X event and "
+        "including the client's own HTTP; its guest would start the `python -c` above for it."
+    )
 
 
 def main() -> None:

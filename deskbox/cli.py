@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -46,7 +47,10 @@ def _serve(display: str, host: str, port: int) -> None:
     if generated:
         # Printed once for the person who started the server; never put it in a URL.
         print(f"deskbox: token (DESKBOX_TOKEN was unset): {token}", flush=True)
-    run_server(app, host, port)
+    # Ctrl+C (SIGINT) is how a person stops it: uvicorn has shut down by the time it is
+    # raised again here, so there is nothing to report.
+    with contextlib.suppress(KeyboardInterrupt):
+        run_server(app, host, port)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
