@@ -13,9 +13,11 @@ translates a keycode with the map it has when it reads the event:
   may read the map change off the socket before dispatching keys typed earlier (and
   translate them with the new binding), and it refreshes its map a little after the
   change (and translates the next keys with the old one). So a rebind waits until the
-  keycode's last use is REBIND_GRACE_SECONDS old, and again after the change. Binding
-  an empty keycode needs neither wait; only texts that need more distinct unmapped
-  characters than there are spare keycodes (19 on Xvfb) ever wait.
+  keycode's last use is REBIND_GRACE_SECONDS old, and again after the change.
+- Binding an empty keycode races the refresh too: Chromium has read a press on a keycode
+  bound a moment before as key "\0" (the old, empty binding) and dropped the character.
+  So any map change waits REBIND_GRACE_SECONDS before the first key. Bindings are kept,
+  so a character costs that wait once per sandbox, not once per text.
 """
 
 from __future__ import annotations
@@ -131,6 +133,5 @@ class Keymap:
             else:
                 table.append(list(row) + [X.NoSymbol] * (width - len(row)))
         self._connection.change_keyboard_mapping(low, table)
-        if rebinding:
-            self._connection.sync()
-            time.sleep(REBIND_GRACE_SECONDS)
+        self._connection.sync()
+        time.sleep(REBIND_GRACE_SECONDS)

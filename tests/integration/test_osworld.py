@@ -119,3 +119,23 @@ async def test_the_forwarder_listens_on_loopback_only(socket_client: httpx.Async
     with GuestForwarder(str(socket_client.base_url), TOKEN) as guest:
         assert guest.host == "127.0.0.1"
         assert guest.address.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "field"),
+    [
+        ("/osworld/execute", {"json": {"command": []}}, "command"),
+        ("/osworld/run_python", {"json": {"code": "print(1)\x00"}}, "code"),
+        ("/osworld/run_bash_script", {"json": {"script": "true", "working_dir": "/tmp\x00"}}, "working_dir"),
+        ("/osworld/list_directory", {"json": {"path": "/\x00"}}, "path"),
+        ("/osworld/file", {"data": {"file_path": "/etc/hostname\x00"}}, "file_path"),
+        ("/osworld/window_size", {"data": {"app_class_name": ""}}, "app_class_name"),
+    ],
+)
+async def test_bad_guest_requests_are_422_naming_the_field(
+    socket_client: httpx.AsyncClient, path: str, kwargs: dict[str, Any], field: str
+) -> None:
+    response = await socket_client.post(path, **kwargs)
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    assert (await socket_client.post("/osworld/screen_size")).status_code == 200

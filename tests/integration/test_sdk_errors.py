@@ -71,6 +71,11 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     "AsyncSandbox.scroll": (lambda s, h: s.scroll("sideways"), InvalidActionError, "direction"),  # type: ignore[arg-type]
     "AsyncSandbox.write": (lambda s, h: s.write(""), InvalidActionError, "text"),
     "AsyncSandbox.press": (lambda s, h: s.press("ctrl+enterr"), InvalidActionError, "enterr"),
+    "AsyncSandbox.pyautogui": (
+        lambda s, h: s.pyautogui("pyautogui.click()", timeout=0),
+        InvalidActionError,
+        "timeout",
+    ),
     "AsyncSandbox.hold_key": (lambda s, h: s.hold_key("shift", 99), InvalidActionError, "duration"),
     "AsyncSandbox.wait": (lambda s, h: s.wait(-5), InvalidActionError, "duration"),
     "AsyncSandbox.open": (lambda s, h: s.open(""), InvalidActionError, "target"),

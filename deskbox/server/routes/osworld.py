@@ -20,11 +20,11 @@ from fastapi import APIRouter, Depends, Form, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from ...actions import DEFAULT_SCRIPT_SECONDS, ScreenshotOptions
+from ...actions import DEFAULT_SCRIPT_SECONDS, CleanText, ScreenshotOptions
 from ...desktop import Desktop
 from ...desktop.files import check_readable_file
 from ...errors import CapabilityError, NotFoundError, ScriptError
-from ...models import CommandRequest
+from ...models import Command, CommandRequest
 from ..deps import get_desktop
 
 router = APIRouter(prefix="/osworld", tags=["osworld"])
@@ -46,23 +46,25 @@ NOT_YET: dict[str, str] = {
 """OSWorld calls this server does not answer yet, refused by name (501), never with a 404."""
 
 
+# The fields take the shell API's own types, so what a command could not carry (a NUL, a
+# lone surrogate) is a 422 naming the field here rather than a failure deeper down.
 class ExecuteRequest(BaseModel):
-    command: str | list[str] = Field(min_length=1)
+    command: Annotated[Command, Field(min_length=1)]
     shell: bool = False
 
 
 class PythonScript(BaseModel):
-    code: str
+    code: CleanText
 
 
 class BashScript(BaseModel):
-    script: str
+    script: CleanText
     timeout: Annotated[float, Field(gt=0, le=3600)] = 30
-    working_dir: str | None = None
+    working_dir: CleanText | None = None
 
 
 class DirectoryRequest(BaseModel):
-    path: str
+    path: CleanText
 
 
 def pyautogui_code(command: str | list[str]) -> str | None:
@@ -128,7 +130,7 @@ async def run_bash_script(script: BashScript, desktop: DesktopDep) -> dict[str, 
 
 
 @router.post("/file", response_class=FileResponse)
-async def file(file_path: Annotated[str, Form()]) -> FileResponse:
+async def file(file_path: Annotated[CleanText, Form(min_length=1)]) -> FileResponse:
     """A file's bytes (OSWorld's evaluators read results this way)."""
     target = await asyncio.to_thread(check_readable_file, file_path)
     return FileResponse(target, media_type="application/octet-stream")
@@ -151,7 +153,9 @@ async def cursor_position(desktop: DesktopDep) -> list[int]:
 
 
 @router.post("/window_size")
-async def window_size(app_class_name: Annotated[str, Form()], desktop: DesktopDep) -> dict[str, int]:
+async def window_size(
+    app_class_name: Annotated[CleanText, Form(min_length=1)], desktop: DesktopDep
+) -> dict[str, int]:
     for window in await desktop.list_windows():
         if window.wm_class.lower() == app_class_name.lower():
             return {"width": window.width, "height": window.height}
