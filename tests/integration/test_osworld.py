@@ -137,5 +137,7 @@ async def test_bad_guest_requests_are_422_naming_the_field(
 ) -> None:
     response = await socket_client.post(path, **kwargs)
     assert response.status_code == 422, response.text
-    assert field in response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request"
+    assert [detail["loc"][-1] for detail in error["details"]] == [field]
     assert (await socket_client.post("/osworld/screen_size")).status_code == 200
