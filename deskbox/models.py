@@ -229,3 +229,91 @@ class HistoryMoved(BaseModel):
 
 class HistoryRequest(_Request):
     delta: Annotated[int, Field(ge=-100, le=100)] = -1
+
+
+# ---- accessibility ----------------------------------------------------------------------
+
+
+class Bounds(BaseModel):
+    """A rectangle in screen pixels, as screenshots and clicks count them."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def center(self) -> tuple[int, int]:
+        return self.x + self.width // 2, self.y + self.height // 2
+
+    def contains(self, x: int, y: int) -> bool:
+        return self.x <= x < self.x + self.width and self.y <= y < self.y + self.height
+
+
+class AccessibleNode(BaseModel):
+    """One element of an application's accessibility tree (AT-SPI)."""
+
+    id: str
+    """Where the element lives: its application's bus name and object path."""
+    role: str
+    """AT-SPI's role name: "push button", "entry", "document web", "terminal", ..."""
+    name: str = ""
+    description: str = ""
+    states: list[str] = Field(default_factory=list)
+    """AT-SPI's states that are set: "focused", "showing", "visible", "checked", ..."""
+    bounds: Bounds | None = None
+    """On screen; None for an element with no extent (hidden, zero-sized, no component)."""
+    text: str | None = None
+    """The element's text, for elements that have some (fields, labels, terminals)."""
+    value: float | None = None
+    """The current value of a slider, a progress bar, a spin button."""
+    actions: list[str] = Field(default_factory=list)
+    """What the element can do ("click", "press", "activate", ...)."""
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """The toolkit's own attributes (Chromium's "tag", "id", "class", ...)."""
+    interfaces: list[str] = Field(default_factory=list)
+    """The AT-SPI interfaces it implements ("Component", "Text", "Action", "Value", ...)."""
+    application: str = ""
+    """The name of the application the element belongs to."""
+    pid: int | None = None
+    """For an application: its process, as windows' ``pid`` gives it."""
+    children: list[AccessibleNode] = Field(default_factory=list)
+    child_count: int = 0
+    """How many children the element has, also when they were not read (max_depth)."""
+
+    def walk(self) -> list[AccessibleNode]:
+        """This element and every element below it, in tree order."""
+        found = [self]
+        for child in self.children:
+            found.extend(child.walk())
+        return found
+
+
+class ApplicationError(BaseModel):
+    application: str
+    """The application's name, or its bus name when it did not say its name."""
+    message: str
+
+
+class AccessibilityTree(BaseModel):
+    applications: list[AccessibleNode]
+    """One root per application, its windows ("frame") below it."""
+    node_count: int
+    truncated: bool = False
+    """True when the tree had more elements than max_nodes and the rest were left out."""
+    errors: list[ApplicationError] = Field(default_factory=list)
+    """Applications whose tree could not be read in time: they are missing from the tree."""
+
+
+class AccessibleMatches(BaseModel):
+    elements: list[AccessibleNode]
+    """Matching elements in tree order, each without its children."""
+    truncated: bool = False
+    errors: list[ApplicationError] = Field(default_factory=list)
+
+
+class ElementAt(BaseModel):
+    element: AccessibleNode
+    """The innermost element at the point, as the application's own hit test finds it."""
+    ancestors: list[AccessibleNode] = Field(default_factory=list)
+    """Its parents, nearest first, up to its window: where the button is for a label in it."""

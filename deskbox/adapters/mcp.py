@@ -44,7 +44,7 @@ from ..actions import (
     scroll_motion,
 )
 from ..client import AsyncSandbox
-from ..models import FileInfo
+from ..models import AccessibleNode, FileInfo
 from ._computer import DEFAULT_SETTLE, Computer, ToolCallError
 
 T = TypeVar("T")
@@ -225,7 +225,77 @@ def build_server(sandbox: AsyncSandbox) -> MCPServer:
         entries = await _guard(sandbox.files.list(path))
         return [{"name": e.name, "path": e.path, "type": e.type, "size": e.size} for e in entries]
 
+    @server.tool()
+    async def accessibility_tree(
+        application: str | None = None,
+        max_depth: Annotated[int | None, Field(ge=0, le=500)] = None,
+    ) -> str:
+        """The showing elements of the desktop's applications, one per line, indented by
+        depth: role, "name", the centre to click, size, and states that matter."""
+        tree = await _guard(sandbox.accessibility.tree(application, visible_only=True, max_depth=max_depth))
+        lines = [_outline(app, 0) for app in tree.applications]
+        notes = [f"(not read: {e.application}: {e.message})" for e in tree.errors]
+        if tree.truncated:
+            notes.append("(cut at the element limit: name an application or a max_depth)")
+        return "\n".join(line for line in [*lines, *notes] if line)
+
+    @server.tool()
+    async def find_elements(
+        role: str | None = None,
+        name_contains: str | None = None,
+        application: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Showing elements by role ("push button", "entry", "link", ...) and part of
+        their name; each with the centre to click."""
+        found = await _guard(
+            sandbox.accessibility.find(role, name_contains=name_contains, application=application)
+        )
+        return [_brief(element) for element in found.elements]
+
+    @server.tool()
+    async def element_at(x: int, y: int) -> dict[str, Any]:
+        """The element at a point on screen, and the elements it sits in."""
+        found = await _guard(sandbox.accessibility.element_at(x, y))
+        return {**_brief(found.element), "inside": [_brief(a) for a in found.ancestors]}
+
     return server
+
+
+OUTLINE_STATES = ("focused", "checked", "selected", "expanded", "pressed", "editable")
+LAYOUT_ROLES = frozenset({"panel", "filler", "section", "unknown", "redundant object"})
+
+
+def _brief(element: AccessibleNode) -> dict[str, Any]:
+    brief: dict[str, Any] = {"role": element.role, "name": element.name}
+    if element.bounds is not None:
+        x, y = element.bounds.center
+        brief["center"] = {"x": x, "y": y}
+        brief["size"] = {"width": element.bounds.width, "height": element.bounds.height}
+    if element.text and element.text != element.name:
+        brief["text"] = element.text[:500]
+    states = [state for state in OUTLINE_STATES if state in element.states]
+    if states:
+        brief["states"] = states
+    return brief
+
+
+def _outline(node: AccessibleNode, depth: int) -> str:
+    """``node`` and what is below it, leaving out nameless layout boxes (not their children)."""
+    lines = []
+    shown = node.role not in LAYOUT_ROLES or bool(node.name)
+    if shown:
+        line = f"{'  ' * depth}{node.role} {node.name!r}"
+        if node.bounds is not None:
+            x, y = node.bounds.center
+            line += f" at ({x}, {y}) {node.bounds.width}x{node.bounds.height}"
+        if node.text and node.text != node.name:
+            line += f" text={node.text[:200]!r}"
+        states = [state for state in OUTLINE_STATES if state in node.states]
+        if states:
+            line += f" [{', '.join(states)}]"
+        lines.append(line)
+    lines.extend(_outline(child, depth + 1 if shown else depth) for child in node.children)
+    return "\n".join(line for line in lines if line)
 
 
 async def run_stdio(sandbox: AsyncSandbox) -> None:

@@ -51,6 +51,7 @@ from ..backends import (
     get_backend,
 )
 from ..models import ActiveWindow, ClipboardContent, HistoryMoved, Size, Window, WindowTitle
+from ._accessibility import AsyncAccessibility
 from ._commands import AsyncCommands
 from ._connection import Connection
 from ._files import AsyncFiles
@@ -114,6 +115,7 @@ class AsyncSandbox:
     commands: AsyncCommands
     files: AsyncFiles
     stream: AsyncStream
+    accessibility: AsyncAccessibility
 
     def __init__(
         self,
@@ -132,6 +134,7 @@ class AsyncSandbox:
         self.commands = AsyncCommands(self._connection)
         self.files = AsyncFiles(self._connection)
         self.stream = AsyncStream(self._connection)
+        self.accessibility = AsyncAccessibility(self._connection)
 
     def __repr__(self) -> str:
         return f"AsyncSandbox(sandbox_id={self.sandbox_id!r}, url={self.url!r})"

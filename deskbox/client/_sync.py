@@ -23,12 +23,77 @@ from ..actions import (
     ScrollDirection,
 )
 from ..backends import Backend, SandboxInfo, SnapshotInfo
-from ..models import FileInfo, Window
+from ..models import AccessibilityTree, AccessibleMatches, ElementAt, FileInfo, Window
 from . import _portal
+from ._accessibility import AsyncAccessibility, MaxNodes
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
 from ._files import AsyncFiles, FileData
 from ._sandbox import ActionInput, AsyncSandbox
 from ._stream import AsyncStream
+
+
+class Accessibility:
+    """The blocking twin of AsyncAccessibility."""
+
+    def __init__(self, twin: AsyncAccessibility) -> None:
+        self._async = twin
+
+    def __repr__(self) -> str:
+        return repr(self._async).removeprefix("Async")
+
+    def tree(
+        self,
+        application: str | None = None,
+        *,
+        visible_only: bool = False,
+        max_depth: Annotated[int, Field(ge=0)] | None = None,
+        max_nodes: MaxNodes = 10000,
+    ) -> AccessibilityTree:
+        """Every application's tree (or one's, by name): roles, names, states, bounds on
+        screen, text, values and actions."""
+        return _portal.run(
+            self._async.tree(application, visible_only=visible_only, max_depth=max_depth, max_nodes=max_nodes)
+        )
+
+    def xml(
+        self,
+        application: str | None = None,
+        *,
+        visible_only: bool = False,
+        max_depth: Annotated[int, Field(ge=0)] | None = None,
+        max_nodes: MaxNodes = 10000,
+    ) -> str:
+        """The tree in OSWorld's XML, as its agents and evaluators read it."""
+        return _portal.run(
+            self._async.xml(application, visible_only=visible_only, max_depth=max_depth, max_nodes=max_nodes)
+        )
+
+    def find(
+        self,
+        role: str | None = None,
+        name: str | None = None,
+        *,
+        name_contains: str | None = None,
+        application: str | None = None,
+        visible_only: bool = True,
+        limit: Annotated[int, Field(ge=1, le=10000)] = 100,
+    ) -> AccessibleMatches:
+        """Elements by role ("push button", any case) and name (exact, or a part of it
+        in any case), in tree order. Only those showing, unless ``visible_only=False``."""
+        return _portal.run(
+            self._async.find(
+                role,
+                name,
+                name_contains=name_contains,
+                application=application,
+                visible_only=visible_only,
+                limit=limit,
+            )
+        )
+
+    def element_at(self, x: Annotated[int, Field(ge=0)], y: Annotated[int, Field(ge=0)]) -> ElementAt:
+        """The innermost element at a point on screen, with its parents up to its window."""
+        return _portal.run(self._async.element_at(x, y))
 
 
 class CommandHandle:
@@ -256,12 +321,14 @@ class Sandbox:
     commands: Commands
     files: Files
     stream: Stream
+    accessibility: Accessibility
 
     def __init__(self, twin: AsyncSandbox) -> None:
         self._async = twin
         self.commands = Commands(twin.commands)
         self.files = Files(twin.files)
         self.stream = Stream(twin.stream)
+        self.accessibility = Accessibility(twin.accessibility)
 
     def __repr__(self) -> str:
         return repr(self._async).removeprefix("Async")
@@ -552,6 +619,7 @@ _TWINS: dict[type, type] = {
     AsyncCommands: Commands,
     AsyncCommandHandle: CommandHandle,
     AsyncFiles: Files,
+    AsyncAccessibility: Accessibility,
 }
 
 

@@ -19,6 +19,7 @@ from ..errors import DesktopUnavailableError, InvalidActionError
 from ..imaging import Encoded
 from ..models import Window
 from . import clipboard
+from .accessibility import AccessibilityBus, AccessibilityReader
 from .capture import Frame, Grabber, encode_frame
 from .input import XInput
 from .keymap import KeyStroke
@@ -52,6 +53,7 @@ class Desktop:
         self.windows = Windows(self.xthread)
         self.processes = ProcessManager(display, owner)
         self.pyautogui = PyAutoGUIRunner(self)
+        self.accessibility = AccessibilityReader(AccessibilityBus())
         self._reapers: set[asyncio.Task[int]] = set()
         self._screen_size: tuple[int, int] | None = None
         self._screen_size_at = 0.0
@@ -61,6 +63,7 @@ class Desktop:
         self._screen_size = None
 
     async def close(self) -> None:
+        await self.accessibility.bus.close()
         await self.pyautogui.close()
         await self.processes.shutdown()
         await asyncio.to_thread(self.xthread.close)
@@ -79,6 +82,9 @@ class Desktop:
 
     async def list_windows(self) -> list[Window]:
         return await self.xthread.call(self.windows.list)
+
+    async def window_at(self, x: int, y: int) -> Window | None:
+        return await self.xthread.call(self.windows.top_at, x, y)
 
     async def focus_window(self, window_id: int) -> None:
         await self.xthread.call(self.windows.focus, window_id)

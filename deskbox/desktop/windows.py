@@ -54,6 +54,23 @@ class Windows:
                 windows.append(info)
         return windows
 
+    def top_at(self, x: int, y: int) -> Window | None:
+        """The topmost shown window that covers (x, y), by the window manager's stacking."""
+        prop = self._root().get_full_property(self._atom("_NET_CLIENT_LIST_STACKING"), Xatom.WINDOW)
+        bottom_to_top = [int(w) for w in prop.value] if prop is not None else self._window_ids()
+        conn = self._xthread.connection
+        for window_id in reversed(bottom_to_top):
+            try:
+                window = conn.create_resource_object("window", window_id)
+                if window.get_attributes().map_state != X.IsViewable:
+                    continue
+                info = self._describe(window_id, None)
+            except (xerror.BadWindow, xerror.BadDrawable):
+                continue
+            if info.x <= x < info.x + info.width and info.y <= y < info.y + info.height:
+                return info
+        return None
+
     def _describe(self, window_id: int, active: int | None) -> Window:
         conn = self._xthread.connection
         window = conn.create_resource_object("window", window_id)

@@ -11,7 +11,8 @@
 
 XFCE's parts run as components of their own rather than under xfce4-session: each one
 that dies comes back by itself, and the session manager's memory and its autostarted
-helpers (file manager daemon, accessibility bus) stay out of every sandbox.
+helpers (file manager daemon) stay out of every sandbox. The accessibility bus is started
+by the session bus the first time an application or the server asks for it.
 
 Every port but the server's binds to loopback; the server is the only way in, and it
 checks the token. The same stack runs in the container (`deskbox sandbox`) and on a
@@ -89,17 +90,6 @@ def _desktop_components(config: StackConfig, env: dict[str, str]) -> list[Compon
         wm_ready = lambda: window_manager_running(config.display)  # noqa: E731
         return [
             Component(
-                "dbus",
-                [
-                    "dbus-daemon",
-                    "--session",
-                    "--nofork",
-                    "--nopidfile",
-                    f"--address=unix:path={config.bus_socket}",
-                ],
-                ready=lambda: _socket_exists(config.bus_socket),
-            ),
-            Component(
                 "wm", ["xfwm4", "--compositor=off"], needs=["xvfb", "dbus"], env=bus_env, ready=wm_ready
             ),
             Component("settings", ["xfsettingsd", "--disable-wm-check"], needs=["xvfb", "dbus"], env=bus_env),
@@ -123,11 +113,22 @@ async def _socket_exists(path: Path) -> bool:
     return path.exists()
 
 
+def _session_bus(config: StackConfig) -> list[Component]:
+    """One session bus for every desktop program, as a login session would have: XFCE's
+    parts share it, and it hands out the accessibility bus."""
+    if not shutil.which("dbus-daemon"):
+        return []
+    argv = ["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address=unix:path={config.bus_socket}"]
+    # The accessibility bus's launcher, which this bus starts, puts its socket under
+    # XDG_RUNTIME_DIR: one per sandbox, also for sandboxes side by side on one host.
+    env = {"XDG_RUNTIME_DIR": str(config.runtime_dir)}
+    return [Component("dbus", argv, env=env, ready=lambda: _socket_exists(config.bus_socket))]
+
+
 def build_stack(config: StackConfig, token: str) -> list[Component]:
     """The components of one sandbox; ``token`` goes to the server only, via its env."""
     display_env = {"DISPLAY": config.display}
     if shutil.which("dbus-daemon"):
-        # One session bus for every desktop program, as a login session would have.
         display_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={config.bus_socket}"
     config.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config.vnc_targets_file.write_text(
@@ -166,6 +167,7 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
     ]
     components = [
         Component("xvfb", xvfb, ready=lambda: x_server_accepts(config.display), takes_down_dependents=True),
+        *_session_bus(config),
         *_desktop_components(config, display_env),
         Component(
             "vnc",
@@ -208,6 +210,11 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
                 str(config.port),
             ],
             env={
+                **(
+                    {"DBUS_SESSION_BUS_ADDRESS": display_env["DBUS_SESSION_BUS_ADDRESS"]}
+                    if "DBUS_SESSION_BUS_ADDRESS" in display_env
+                    else {}
+                ),
                 "DESKBOX_TOKEN": token,
                 "DESKBOX_STATUS_FILE": str(config.status_file),
                 "DESKBOX_VIEWER_UPSTREAM": f"ws://127.0.0.1:{config.websockify_port}/websockify",
@@ -238,7 +245,9 @@ def build_stack(config: StackConfig, token: str) -> list[Component]:
                 # maximises the window. Started beside Chromium's first window, xfwm4 took
                 # 0.38-0.58 s to be ready, against 0.19-0.22 s on an empty display.
                 needs=["xvfb", "wm"],
-                env=display_env,
+                # Chromium publishes its accessibility tree (AT-SPI) only when told that
+                # an assistive technology is there; an agent is one.
+                env={**display_env, "ACCESSIBILITY_ENABLED": "1"},
                 ready=lambda: browser_page_loaded(config.cdp_port),
             )
         )

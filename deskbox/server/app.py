@@ -18,7 +18,19 @@ from ..models import ErrorBody
 from .auth import TokenStore, require_token
 from .errors import install_error_handlers
 from .limits import RequestLimits
-from .routes import action_socket, actions, browser, docs, files, info, osworld, screenshot, shell, viewer
+from .routes import (
+    accessibility,
+    action_socket,
+    actions,
+    browser,
+    docs,
+    files,
+    info,
+    osworld,
+    screenshot,
+    shell,
+    viewer,
+)
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
 from .viewer_auth import ViewerAuth
@@ -145,6 +157,17 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     for open_router in open_routers:
         app.include_router(open_router)
     protected = [Depends(require_token)]
-    for area in (actions, screenshot, shell, files, desktop_area, info, viewer, browser, osworld):
+    for area in (
+        actions,
+        screenshot,
+        shell,
+        files,
+        desktop_area,
+        accessibility,
+        info,
+        viewer,
+        browser,
+        osworld,
+    ):
         app.include_router(area.router, dependencies=protected, responses=ERROR_RESPONSES)
     return app

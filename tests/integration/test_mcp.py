@@ -45,6 +45,9 @@ TOOLS = {
     "read_file",
     "write_file",
     "list_files",
+    "accessibility_tree",
+    "find_elements",
+    "element_at",
 }
 
 
@@ -139,6 +142,24 @@ async def test_stdio_tools_screenshots_and_actions(sandbox: AsyncSandbox, record
         assert (ups[-1]["screenX"], ups[-1]["screenY"]) == (px + 40, py + 30)
         position = await client.call_tool("cursor_position", {})
         assert position.structured_content == {"x": px + 40, "y": py + 30}
+
+
+async def test_stdio_accessibility_tools(sandbox: AsyncSandbox, recorder: Any) -> None:
+    async with stdio_client(sandbox) as client:
+        outline = text(await client.call_tool("accessibility_tree", {"application": "Chromium"}))
+        assert "frame 'deskbox recorder - Chromium'" in outline, outline
+        assert "entry" in outline and "panel ''" not in outline  # nameless layout boxes left out
+        found = await client.call_tool("find_elements", {"role": "entry"})
+        assert not found.is_error, text(found)
+        fx, fy = await field_center(recorder, "line")
+        entries = found.structured_content["result"]
+        line = [e for e in entries if abs(e["center"]["x"] - fx) < 10 and abs(e["center"]["y"] - fy) < 10]
+        assert len(line) == 1 and line[0]["size"]["width"] >= 400, (entries, (fx, fy))
+        at = await client.call_tool("element_at", line[0]["center"])
+        assert at.structured_content["role"] == "entry", at.structured_content
+        assert any(a["role"] == "frame" for a in at.structured_content["inside"])
+        missing = await client.call_tool("accessibility_tree", {"application": "gimp"})
+        assert missing.is_error and "no application named 'gimp'" in text(missing)
 
 
 async def test_stdio_shell_files_and_bad_calls(sandbox: AsyncSandbox, tmp_path: Path) -> None:

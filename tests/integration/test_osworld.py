@@ -104,9 +104,9 @@ async def test_files_and_directories(controller: Any, tmp_path: Path) -> None:
 async def test_what_is_not_built_yet_is_refused_by_name(socket_client: httpx.AsyncClient) -> None:
     with GuestForwarder(str(socket_client.base_url), TOKEN) as guest:
         async with httpx.AsyncClient(base_url=guest.address) as plain:
-            response = await plain.get("/accessibility")
+            response = await plain.post("/start_recording")
     assert response.status_code == 501
-    assert "accessibility tree" in response.json()["error"]["message"]
+    assert "screen recording" in response.json()["error"]["message"]
 
 
 async def test_the_sandbox_itself_needs_the_token(socket_client: httpx.AsyncClient) -> None:

@@ -27,7 +27,7 @@ FORBIDDEN = {
     "deskbox.desktop": ("deskbox.client", "deskbox.backends", "deskbox.server", "deskbox.adapters"),
     "deskbox.transports": ("deskbox.client", "deskbox.backends", "deskbox.server", "deskbox.desktop", "Xlib"),
     "deskbox.backends": ("deskbox.client", "deskbox.adapters", "deskbox.server", "deskbox.desktop"),
-    "deskbox.client": ("deskbox.adapters", "deskbox.server", "deskbox.desktop", "Xlib"),
+    "deskbox.client": ("deskbox.adapters", "deskbox.server", "deskbox.desktop", "Xlib", "dbus_fast"),
     "deskbox.server": ("deskbox.client", "deskbox.adapters", "deskbox.backends", "deskbox.integrations"),
     "deskbox.integrations": ("deskbox.server", "deskbox.desktop", "deskbox.sandbox", "Xlib"),
     "deskbox.sandbox": ("deskbox.client", "deskbox.adapters", "deskbox.backends", "deskbox.desktop"),

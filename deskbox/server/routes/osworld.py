@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from ...actions import DEFAULT_SCRIPT_SECONDS, CleanText, ScreenshotOptions
 from ...desktop import Desktop
+from ...desktop.accessibility import RawNode, TreeQuery, osworld_xml
 from ...desktop.files import check_readable_file
 from ...errors import CapabilityError, NotFoundError, ScriptError
 from ...models import Command, CommandRequest
@@ -33,12 +34,12 @@ DesktopDep = Annotated[Desktop, Depends(get_desktop)]
 PYTHONS = frozenset({"python", "python3", sys.executable, os.path.basename(sys.executable)})
 TREE_LIMIT = 5000
 """Entries a directory tree lists at most; a larger one says it was cut."""
+OSWORLD_MAX_DEPTH = 50
+"""How deep OSWorld's guest walks a tree."""
 COMMAND_TIMEOUT = 120.0
 """Seconds an /execute command may run (OSWorld's client gives up after 90)."""
 
 NOT_YET: dict[str, str] = {
-    "GET /accessibility": "the accessibility tree is not built yet",
-    "GET /terminal": "terminal output needs the accessibility tree, which is not built yet",
     "POST /start_recording": "screen recording is not built yet",
     "POST /end_recording": "screen recording is not built yet",
     "POST /wallpaper": "the wallpaper is not served",
@@ -134,6 +135,26 @@ async def file(file_path: Annotated[CleanText, Form(min_length=1)]) -> FileRespo
     """A file's bytes (OSWorld's evaluators read results this way)."""
     target = await asyncio.to_thread(check_readable_file, file_path)
     return FileResponse(target, media_type="application/octet-stream")
+
+
+@router.get("/accessibility")
+async def accessibility(desktop: DesktopDep) -> dict[str, str]:
+    """The desktop's accessibility tree in OSWorld's XML, under "AT"."""
+    return {"AT": osworld_xml(await desktop.accessibility.tree(TreeQuery(max_depth=OSWORLD_MAX_DEPTH)))}
+
+
+@router.get("/terminal")
+async def terminal(desktop: DesktopDep) -> dict[str, Any]:
+    """The text of the terminal in front (the focused one, else the only one), or null."""
+    raw = await desktop.accessibility.tree(TreeQuery(visible_only=True))
+    found: list[tuple[RawNode, RawNode]] = []  # (window, terminal)
+    for application in raw.applications:
+        for window in application.children:
+            found.extend((window, node) for node in window.walk() if node.role == "terminal")
+    front = [t for w, t in found if "focused" in t.states] or [t for w, t in found if "active" in w.states]
+    chosen = front or [t for _, t in found]
+    output = (chosen[0].text or "").rstrip() if len(chosen) == 1 or front else None
+    return {"output": output, "status": "success"}
 
 
 @router.post("/screen_size")
