@@ -317,3 +317,32 @@ class ElementAt(BaseModel):
     """The innermost element at the point, as the application's own hit test finds it."""
     ancestors: list[AccessibleNode] = Field(default_factory=list)
     """Its parents, nearest first, up to its window: where the button is for a label in it."""
+
+
+# ---- recording --------------------------------------------------------------------------
+
+
+class RecordingRequest(_Request):
+    fps: Annotated[int, Field(ge=1, le=60)] = 10
+    format: Literal["mp4", "webm"] = "mp4"
+    """mp4 (H.264) or webm (VP8)."""
+    width: Annotated[int, Field(ge=16, le=7680)] | None = None
+    """The video's size; the screen's by default. Give both or neither."""
+    height: Annotated[int, Field(ge=16, le=4320)] | None = None
+
+
+class RecordingStatus(BaseModel):
+    recording: bool
+    fps: int | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    started_at: float | None = None
+    """Unix time."""
+    seconds: float = 0.0
+    bytes: int = 0
+    segments: int = 0
+    restarts: int = 0
+    """How many times ffmpeg died and a new segment was started."""
+    error: str | None = None
+    """Why the recording stopped by itself, when it did."""

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -212,3 +213,43 @@ def over_both_channels() -> Any:
         return client if request.param == "http" else socket_client
 
     return client
+
+
+# OSWorld's SetupController and DesktopEnv modules import Google Drive's client and
+# OSWorld's evaluators, which the calls tested here never use; empty stand-ins keep their
+# requirements (torch, formulas, oauth2client, ...) out of the test environment.
+OSWORLD_UNUSED_IMPORTS: dict[str, dict[str, Any]] = {
+    "pydrive": {},
+    "pydrive.auth": {"GoogleAuth": object},
+    "pydrive.drive": {"GoogleDrive": object, "GoogleDriveFile": object, "GoogleDriveFileList": object},
+    "desktop_env.evaluators": {},
+    # A task names its metric, which DesktopEnv looks up at reset; scoring is not tested.
+    "desktop_env.evaluators.metrics": {"infeasible": lambda *args, **kwargs: _not_installed()},
+    "desktop_env.evaluators.metrics.utils": {"compare_urls": lambda a, b: a == b},
+    "desktop_env.evaluators.getters": {},
+}
+
+
+def _not_installed() -> None:
+    raise AssertionError("OSWorld's evaluators are not installed here: nothing may score a task")
+
+
+@contextmanager
+def osworld_stand_ins() -> Iterator[None]:
+    """Stand-ins for the modules above while OSWorld's controllers are imported and used."""
+    added = []
+    for name, members in OSWORLD_UNUSED_IMPORTS.items():
+        if name not in sys.modules:
+            module = types.ModuleType(name)
+            module.__dict__.update(members)
+            sys.modules[name] = module
+            added.append(name)
+    evaluators = sys.modules["desktop_env.evaluators"]
+    for child in ("metrics", "getters"):
+        if not hasattr(evaluators, child):
+            setattr(evaluators, child, sys.modules[f"desktop_env.evaluators.{child}"])
+    try:
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)

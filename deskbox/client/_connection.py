@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -113,6 +114,29 @@ class Connection:
             return response.json()
         except ValueError as exc:
             raise errors.ResponseValidationError(f"{method} {path} answered with no JSON") from exc
+
+    async def download(self, method: str, path: str, destination: Path) -> int:
+        """Stream an answer's body into a file (written beside it, then renamed into place)."""
+        self._check_open()
+        partial = destination.with_name(f".{destination.name}.partial")
+        written = 0
+        try:
+            async with self._client.stream(method, path, timeout=None) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise error_from_response(response)
+                with partial.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+                        written += len(chunk)
+            partial.replace(destination)
+        except httpx.HTTPError as exc:
+            raise errors.DeskboxError(f"the download from {self.url}{path} broke: {exc}") from exc
+        except OSError as exc:
+            raise errors.DeskboxError(f"cannot write {destination}: {exc}") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+        return written
 
     async def events(self, path: str, json_body: Any = None) -> AsyncIterator[tuple[str, Any]]:
         """Server-sent events from a POST (or a GET without a body), as (event, data)."""

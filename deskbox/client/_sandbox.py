@@ -55,6 +55,7 @@ from ._accessibility import AsyncAccessibility
 from ._commands import AsyncCommands
 from ._connection import Connection
 from ._files import AsyncFiles
+from ._recording import AsyncRecording
 from ._stream import AsyncStream
 from ._validation import checked
 
@@ -116,6 +117,7 @@ class AsyncSandbox:
     files: AsyncFiles
     stream: AsyncStream
     accessibility: AsyncAccessibility
+    recording: AsyncRecording
 
     def __init__(
         self,
@@ -135,6 +137,7 @@ class AsyncSandbox:
         self.files = AsyncFiles(self._connection)
         self.stream = AsyncStream(self._connection)
         self.accessibility = AsyncAccessibility(self._connection)
+        self.recording = AsyncRecording(self._connection)
 
     def __repr__(self) -> str:
         return f"AsyncSandbox(sandbox_id={self.sandbox_id!r}, url={self.url!r})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, Literal, cast, overload
 
@@ -23,11 +24,12 @@ from ..actions import (
     ScrollDirection,
 )
 from ..backends import Backend, SandboxInfo, SnapshotInfo
-from ..models import AccessibilityTree, AccessibleMatches, ElementAt, FileInfo, Window
+from ..models import AccessibilityTree, AccessibleMatches, ElementAt, FileInfo, RecordingStatus, Window
 from . import _portal
 from ._accessibility import AsyncAccessibility, MaxNodes
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
 from ._files import AsyncFiles, FileData
+from ._recording import AsyncRecording
 from ._sandbox import ActionInput, AsyncSandbox
 from ._stream import AsyncStream
 
@@ -94,6 +96,33 @@ class Accessibility:
     def element_at(self, x: Annotated[int, Field(ge=0)], y: Annotated[int, Field(ge=0)]) -> ElementAt:
         """The innermost element at a point on screen, with its parents up to its window."""
         return _portal.run(self._async.element_at(x, y))
+
+
+class Recording:
+    """The blocking twin of AsyncRecording."""
+
+    def __init__(self, twin: AsyncRecording) -> None:
+        self._async = twin
+
+    def __repr__(self) -> str:
+        return repr(self._async).removeprefix("Async")
+
+    def start(
+        self,
+        fps: Annotated[int, Field(ge=1, le=60)] = 10,
+        format: Literal["mp4", "webm"] = "mp4",
+        width: int | None = None,
+        height: int | None = None,
+    ) -> RecordingStatus:
+        """Record the screen (at its size, or scaled to width x height) until ``stop``."""
+        return _portal.run(self._async.start(fps, format, width, height))
+
+    def stop(self, path: str | Path) -> Path:
+        """Stop, and stream the video into ``path``; returns the path."""
+        return _portal.run(self._async.stop(path))
+
+    def status(self) -> RecordingStatus:
+        return _portal.run(self._async.status())
 
 
 class CommandHandle:
@@ -322,6 +351,7 @@ class Sandbox:
     files: Files
     stream: Stream
     accessibility: Accessibility
+    recording: Recording
 
     def __init__(self, twin: AsyncSandbox) -> None:
         self._async = twin
@@ -329,6 +359,7 @@ class Sandbox:
         self.files = Files(twin.files)
         self.stream = Stream(twin.stream)
         self.accessibility = Accessibility(twin.accessibility)
+        self.recording = Recording(twin.recording)
 
     def __repr__(self) -> str:
         return repr(self._async).removeprefix("Async")
@@ -620,6 +651,7 @@ _TWINS: dict[type, type] = {
     AsyncCommandHandle: CommandHandle,
     AsyncFiles: Files,
     AsyncAccessibility: Accessibility,
+    AsyncRecording: Recording,
 }
 
 

@@ -10,8 +10,10 @@ import asyncio
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from .._process import wait_exit
 from ..actions import ImageFormat, MouseButton, Region, ScreenshotOptions, target_size, zoom_size
@@ -24,6 +26,7 @@ from .capture import Frame, Grabber, encode_frame
 from .input import XInput
 from .keymap import KeyStroke
 from .pyautogui import PyAutoGUIRunner
+from .recording import Recorder
 from .shell import ProcessManager, no_room_for_a_process
 from .windows import Windows
 from .xthread import XThread
@@ -37,6 +40,14 @@ after input takes; shorter than a caret's blink, so a blinking caret still settl
 SETTLE_POLL = 0.02
 TYPE_CHUNK = 200
 """Characters typed per X-thread call (a few tens of milliseconds of typing)."""
+
+
+def _recordings_folder() -> Path:
+    """Beside the sandbox's other state, or in a private temporary folder."""
+    runtime = os.environ.get("DESKBOX_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "recordings"
+    return Path(tempfile.gettempdir()) / f"deskbox-recordings-{os.getuid()}-{os.getpid()}"
 
 
 class Desktop:
@@ -54,7 +65,8 @@ class Desktop:
         self.processes = ProcessManager(display, owner)
         self.pyautogui = PyAutoGUIRunner(self)
         self.accessibility = AccessibilityReader(AccessibilityBus())
-        self._reapers: set[asyncio.Task[int]] = set()
+        self.recorder = Recorder(display, _recordings_folder())
+        self._reapers: dict[int, asyncio.Task[int]] = {}
         self._screen_size: tuple[int, int] | None = None
         self._screen_size_at = 0.0
         self.xthread.on_reconnect(self._forget_screen_size)
@@ -63,6 +75,7 @@ class Desktop:
         self._screen_size = None
 
     async def close(self) -> None:
+        await self.recorder.close()
         await self.accessibility.bus.close()
         await self.pyautogui.close()
         await self.processes.shutdown()
@@ -85,6 +98,9 @@ class Desktop:
 
     async def window_at(self, x: int, y: int) -> Window | None:
         return await self.xthread.call(self.windows.top_at, x, y)
+
+    async def close_window(self, window_id: int) -> None:
+        await self.xthread.call(self.windows.close, window_id)
 
     async def focus_window(self, window_id: int) -> None:
         await self.xthread.call(self.windows.focus, window_id)
@@ -216,12 +232,24 @@ class Desktop:
             raise InvalidActionError.at(("body", "command"), f"no such program: {argv[0]!r}") from None
         except BlockingIOError:
             raise no_room_for_a_process() from None
+        except OSError as exc:  # not executable, a folder, not a program this machine runs
+            raise InvalidActionError.at(
+                ("body", "command"), f"cannot run {argv[0]!r}: {exc.strerror or exc}"
+            ) from None
         # Reap it when it ends so it never lingers as a zombie. A pidfd watch, not a
         # thread: a long-running app would otherwise hold a pool thread for its lifetime.
         reaper = asyncio.get_running_loop().create_task(wait_exit(proc))
-        self._reapers.add(reaper)
-        reaper.add_done_callback(self._reapers.discard)
+        self._reapers[proc.pid] = reaper
+        reaper.add_done_callback(lambda _: self._reapers.pop(proc.pid, None))
         return proc.pid
+
+    async def exit_status_within(self, pid: int, seconds: float) -> int | None:
+        """The exit status of a program started here, if it ends within ``seconds``."""
+        reaper = self._reapers.get(pid)
+        if reaper is None:
+            return None  # not ours, or it ended and was reaped before this was asked
+        done, _ = await asyncio.wait({reaper}, timeout=seconds)
+        return reaper.result() if done else None
 
     async def open(self, target: str) -> int:
         """Open a URL or file with the desktop's default application (xdg-open)."""

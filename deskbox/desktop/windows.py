@@ -7,6 +7,7 @@ children that have a title. Methods must run on the display's X thread.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from Xlib import X, Xatom
@@ -96,22 +97,30 @@ class Windows:
             active=window_id == active,
         )
 
+    def close(self, window_id: int) -> None:
+        """Ask the window's application to close it, as its title bar's close button does."""
+        window = self._existing(window_id)
+        self._ask_window_manager(window, "_NET_CLOSE_WINDOW", [X.CurrentTime, 2, 0, 0, 0])
+        self._xthread.connection.sync()
+
     def focus(self, window_id: int) -> None:
-        conn = self._xthread.connection
-        window = conn.create_resource_object("window", window_id)
+        window = self._existing(window_id)
+        # Ask the window manager (source 2 = a pager or tool acting for the user)...
+        self._ask_window_manager(window, "_NET_ACTIVE_WINDOW", [2, X.CurrentTime, 0, 0, 0])
+        # ...and do it ourselves too, for sessions without one.
+        window.configure(stack_mode=X.Above)
+        window.set_input_focus(X.RevertToParent, X.CurrentTime)
+        self._xthread.connection.sync()
+
+    def _existing(self, window_id: int) -> Any:
+        window = self._xthread.connection.create_resource_object("window", window_id)
         try:
             window.get_attributes()
         except (xerror.BadWindow, xerror.BadDrawable):
             raise NotFoundError(f"no window with id {window_id}") from None
-        root = self._root()
-        # Ask the window manager (source 2 = a pager or tool acting for the user)...
-        message = xevent.ClientMessage(
-            window=window,
-            client_type=self._atom("_NET_ACTIVE_WINDOW"),
-            data=(32, [2, X.CurrentTime, 0, 0, 0]),
-        )
-        root.send_event(message, event_mask=X.SubstructureRedirectMask | X.SubstructureNotifyMask)
-        # ...and do it ourselves too, for sessions without one.
-        window.configure(stack_mode=X.Above)
-        window.set_input_focus(X.RevertToParent, X.CurrentTime)
-        conn.sync()
+        return window
+
+    def _ask_window_manager(self, window: Any, message_type: str, data: builtins.list[int]) -> None:
+        """An EWMH request: a client message to the root window, which the manager acts on."""
+        message = xevent.ClientMessage(window=window, client_type=self._atom(message_type), data=(32, data))
+        self._root().send_event(message, event_mask=X.SubstructureRedirectMask | X.SubstructureNotifyMask)

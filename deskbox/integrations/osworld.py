@@ -69,12 +69,8 @@ class GuestForwarder:
     """An OSWorld guest address (``host``, ``port``) that reaches one deskbox sandbox."""
 
     def __init__(self, url: str, token: str, *, port: int = 0, timeout: float = 600.0) -> None:
-        self.client = httpx.Client(
-            base_url=url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            verify=tls_for(url),
-        )
+        self._timeout = timeout
+        self.client = self._client_for(url, token)
         handler = type("Handler", (_Handler,), {"forwarder": self})
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -90,6 +86,20 @@ class GuestForwarder:
             target=self._server.serve_forever, name="osworld-forwarder", daemon=True
         )
         self._thread.start()
+
+    def _client_for(self, url: str, token: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=self._timeout,
+            verify=tls_for(url),
+        )
+
+    def retarget(self, url: str, token: str) -> None:
+        """Reach another sandbox (or the same one at a new URL, after a reset) from the
+        same address, so OSWorld's client keeps the address it was given."""
+        previous, self.client = self.client, self._client_for(url, token)
+        previous.close()
 
     @classmethod
     def for_sandbox(cls, sandbox: Any, *, port: int = 0) -> GuestForwarder:

@@ -27,6 +27,8 @@ from .routes import (
     files,
     info,
     osworld,
+    osworld_setup,
+    recording,
     screenshot,
     shell,
     viewer,
@@ -63,6 +65,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         413: "The request, or what it asks for, is over a size limit",
         422: "A field is invalid; details name each one",
         503: "The display or the browser cannot be reached right now, or no process can start",
+        504: "A wait the request asked for ran out (a window that never showed, code past its timeout)",
         507: "The sandbox's disk is full",
     }.items()
 }
@@ -168,6 +171,8 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         viewer,
         browser,
         osworld,
+        osworld_setup,
+        recording,
     ):
         app.include_router(area.router, dependencies=protected, responses=ERROR_RESPONSES)
     return app

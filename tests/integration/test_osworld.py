@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,9 +106,24 @@ async def test_files_and_directories(controller: Any, tmp_path: Path) -> None:
 async def test_what_is_not_built_yet_is_refused_by_name(socket_client: httpx.AsyncClient) -> None:
     with GuestForwarder(str(socket_client.base_url), TOKEN) as guest:
         async with httpx.AsyncClient(base_url=guest.address) as plain:
-            response = await plain.post("/start_recording")
+            response = await plain.post("/wallpaper")
     assert response.status_code == 501
-    assert "screen recording" in response.json()["error"]["message"]
+    assert "wallpaper" in response.json()["error"]["message"]
+
+
+async def test_recording_through_osworld_own_client(controller: Any, tmp_path: Path) -> None:
+    await call(controller.start_recording)
+    await asyncio.sleep(1.5)  # a recording of a second and a half
+    video = tmp_path / "osworld.mp4"
+    await call(controller.end_recording, str(video))
+    probed = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=width,height",
+         "-of", "json", str(video)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = json.loads(probed.stdout)
+    assert (found["streams"][0]["width"], found["streams"][0]["height"]) == (1280, 800)
+    assert 1.0 <= float(found["format"]["duration"]) <= 3.0, found
 
 
 async def test_the_sandbox_itself_needs_the_token(socket_client: httpx.AsyncClient) -> None:

@@ -40,9 +40,8 @@ COMMAND_TIMEOUT = 120.0
 """Seconds an /execute command may run (OSWorld's client gives up after 90)."""
 
 NOT_YET: dict[str, str] = {
-    "POST /start_recording": "screen recording is not built yet",
-    "POST /end_recording": "screen recording is not built yet",
     "POST /wallpaper": "the wallpaper is not served",
+    "POST /setup/change_wallpaper": "the wallpaper cannot be changed yet",
 }
 """OSWorld calls this server does not answer yet, refused by name (501), never with a 404."""
 
@@ -155,6 +154,18 @@ async def terminal(desktop: DesktopDep) -> dict[str, Any]:
     chosen = front or [t for _, t in found]
     output = (chosen[0].text or "").rstrip() if len(chosen) == 1 or front else None
     return {"output": output, "status": "success"}
+
+
+@router.post("/start_recording")
+async def start_recording(desktop: DesktopDep) -> dict[str, str]:
+    """OSWorld's recording: the whole screen at 10 fps, as MP4."""
+    await desktop.recorder.start(await desktop.screen_size(), 10, "mp4", None)
+    return {"status": "success", "message": "Started recording."}
+
+
+@router.post("/end_recording", response_class=FileResponse)
+async def end_recording(desktop: DesktopDep) -> FileResponse:
+    return FileResponse(await desktop.recorder.stop(), media_type="video/mp4", filename="recording.mp4")
 
 
 @router.post("/screen_size")
