@@ -2,6 +2,7 @@
 
     python agent_examples/offline_replay.py                 # on local Docker
     python agent_examples/offline_replay.py --backend local # on this machine's X server
+    python agent_examples/offline_replay.py --trace run.zip # and keep its action trace
 
 The task: open a web form in the sandbox's Chromium, fill it with Unicode text, pick an
 option, scroll down and submit. It is done three times: from Claude's ``computer`` tool
@@ -299,10 +300,17 @@ async def main() -> int:
     parser.add_argument(
         "--backend", default=os.environ.get("DESKBOX_BACKEND", "docker"), choices=["docker", "local"]
     )
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="record the run's action trace into FILE (a zip; open it with `deskbox trace show FILE`)",
+    )
     args = parser.parse_args()
 
     print(f"starting a {args.backend} sandbox at {SCREEN[0]}x{SCREEN[1]}...")
     async with await AsyncSandbox.create(backend=args.backend, resolution=SCREEN, timeout=600) as sandbox:
+        if args.trace:
+            await sandbox.trace.start(title="offline replay: a sign-up form, three ways")
         url, server = await start_form_server(sandbox)
         print(f"form served inside the sandbox at {url}")
         expected = []
@@ -320,6 +328,9 @@ async def main() -> int:
                 await asyncio.sleep(0.05)
         received = await submissions(sandbox)
         await server.kill()
+        if args.trace:
+            saved = await sandbox.trace.stop(args.trace)
+            print(f"trace saved to {saved}: deskbox trace show {saved}")
 
     print("the form server received:")
     for entry in received:

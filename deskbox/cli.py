@@ -2,6 +2,7 @@
 
 deskbox serve --display :1        serve an existing X display
 deskbox desktop                   start Xvfb, a window manager, VNC + viewer, and serve it
+deskbox trace show run.zip        open an action trace in the browser
 """
 
 from __future__ import annotations
@@ -294,6 +295,33 @@ def cmd_e2b_build_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace_show(args: argparse.Namespace) -> int:
+    from .trace.show import TraceServer
+
+    server = TraceServer(args.trace, port=args.port)
+    trace = server.trace
+    state = "cut short (recovered)" if trace.recovered else "complete"
+    print(f"deskbox: {args.trace}: {len(trace.steps)} steps, {len(trace.frames)} frames, {state}", flush=True)
+    print(f"deskbox: trace viewer (one-time link; Ctrl+C ends it): {server.url}", flush=True)
+    if not args.no_browser:
+        threading.Timer(0.2, webbrowser.open, (server.url,)).start()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    server.close()
+    return 0
+
+
+def cmd_trace_export(args: argparse.Namespace) -> int:
+    from .trace.export import export_html
+
+    output = Path(args.output) if args.output else Path(args.trace).with_suffix(".html")
+    written = export_html(args.trace, output)
+    print(
+        f"deskbox: wrote {written} ({written.stat().st_size / 1e6:.1f} MB); it opens offline, from the file"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deskbox", description="A desktop in a box for computer-use agents."
@@ -390,6 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     build_template.add_argument("--name", default="deskbox-desktop", help="the template's name")
     build_template.add_argument("--repo", default=".", help="the deskbox checkout to build from")
     build_template.set_defaults(func=cmd_e2b_build_template)
+    trace = commands.add_parser("trace", help="look at an action trace (sandbox.trace.stop's file)")
+    trace_commands = trace.add_subparsers(dest="trace_command", required=True)
+    show = trace_commands.add_parser("show", help="open a trace in the browser, served from 127.0.0.1")
+    show.add_argument("trace", help="the trace file (a .zip from sandbox.trace.stop)")
+    show.add_argument("--port", type=int, default=0, help="the port to serve on (default: a free one)")
+    show.add_argument("--no-browser", action="store_true", help="only print the one-time URL")
+    show.set_defaults(func=cmd_trace_show)
+    export = trace_commands.add_parser("export", help="write a trace as one HTML file that opens offline")
+    export.add_argument("trace", help="the trace file (a .zip from sandbox.trace.stop)")
+    export.add_argument("-o", "--output", help="the HTML file (default: the trace's name, .html)")
+    export.set_defaults(func=cmd_trace_export)
     for sdk_command in (up, ls, rm, logs, shot, exec_, viewer, mcp):
         sdk_command.add_argument(
             "--backend",

@@ -48,6 +48,7 @@ from .errors import (
     DesktopUnavailableError,
     InvalidActionError,
 )
+from .timing import timed
 
 if TYPE_CHECKING:
     from .imaging import Encoded
@@ -217,7 +218,9 @@ async def perform(
     batch has no partial effect), the actions run, and optionally the screen after them."""
     if places_on_screen(request):  # the size can cost a round trip (stock mode): ask only then
         check_on_screen(request, await target.screen_size())
-    response = ActionResponse(ok=True, results=await run_actions(target, request))
+    with timed("action"):
+        results = await run_actions(target, request)
+    response = ActionResponse(ok=True, results=results)
     if screenshot_after is not None:
         response.screenshot = (await target.screenshot(screenshot_after, settle)).to_model()
     return response

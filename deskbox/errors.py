@@ -18,6 +18,7 @@
     ├── UnsupportedInModeError    a reduced mode (E2B's stock template) cannot do this (501)
     ├── CapabilityError           the backend cannot do this at all, e.g. pause (501)
     ├── ResponseValidationError   the sandbox answered with a body the SDK cannot read
+    ├── TraceFileError            a file that is not a deskbox trace, or cannot be read
     └── BackendError              Docker or E2B failed to create, find or kill a sandbox
 
 Every class carries the HTTP status the control server answers with and the ``type``
@@ -236,6 +237,13 @@ class ResponseValidationError(DeskboxError):
     error_type = "response_validation_error"
 
 
+class TraceFileError(DeskboxError):
+    """A file given as a trace is not one, or nothing of it can be read."""
+
+    status_code = 422
+    error_type = "trace_file_error"
+
+
 class BackendError(DeskboxError):
     error_type = "backend_error"
 
@@ -260,6 +268,7 @@ ERROR_TYPES: dict[str, type[DeskboxError]] = {
         UnsupportedInModeError,
         CapabilityError,
         ResponseValidationError,
+        TraceFileError,
         BackendError,
     )
 }
@@ -283,5 +292,6 @@ __all__ = [
     "ScriptError",
     "StorageFullError",
     "TimeoutError",
+    "TraceFileError",
     "UnsupportedInModeError",
 ]

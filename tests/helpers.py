@@ -37,6 +37,22 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
+async def settled(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], timeout: float = 5.0) -> T:
+    """Poll ``probe`` until ``accept`` holds and the value stops changing (a smooth scroll
+    animates through many values before it reaches its last one)."""
+    previous: list[T] = []
+
+    async def steady() -> T:
+        value = await probe()
+        previous.append(value)
+        return value
+
+    def done(value: T) -> bool:
+        return accept(value) and len(previous) >= 4 and all(v == value for v in previous[-4:])
+
+    return await eventually(steady, done, timeout)
+
+
 async def act(client: httpx.AsyncClient, **action: Any) -> dict[str, Any]:
     """POST one action and return the JSON body, asserting success."""
     response = await client.post("/actions", json=action)
@@ -167,7 +183,9 @@ def run_example(name: str, *args: str, timeout: float = 300) -> subprocess.Compl
 
 
 @contextmanager
-def deskbox_serve(display: str, token: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def deskbox_serve(
+    display: str, token: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The real command, `deskbox serve`, on ``display`` at a free port on 127.0.0.1:
     its URL and process, once /health answers 200; stopped with SIGINT at the end."""
     from deskbox._ports import free_port
@@ -175,7 +193,7 @@ def deskbox_serve(display: str, token: str) -> Iterator[tuple[str, subprocess.Po
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "deskbox", "serve", "--display", display, "--port", str(port)],
-        env={**os.environ, "DESKBOX_TOKEN": token},
+        env={**os.environ, "DESKBOX_TOKEN": token, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -194,7 +212,8 @@ def deskbox_serve(display: str, token: str) -> Iterator[tuple[str, subprocess.Po
             time.sleep(0.05)
         yield url, proc
     finally:
-        proc.send_signal(signal.SIGINT)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -9,6 +9,7 @@ into its vendor's error result, so a bad call never raises out of the agent loop
 from __future__ import annotations
 
 import builtins
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from ..client import AsyncSandbox
 from ._scaling import Scaler
 
 ScalingTarget = tuple[int, int] | bool | None
+log = logging.getLogger("deskbox.adapters")
 
 DEFAULT_SETTLE = 2.0
 """Longest wait, in seconds, for the screen to stop changing before the screenshot that
@@ -48,6 +50,24 @@ def notches(pixels: int) -> int:
         return 0
     count = max(1, round(abs(pixels) / PIXELS_PER_NOTCH))
     return count if pixels > 0 else -count
+
+
+def as_data(value: Any) -> Any:
+    """A vendor SDK's object (a pydantic model) as plain JSON data; dicts stay as they are."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=True)
+    if hasattr(value, "to_json_dict"):  # google-genai's types
+        return value.to_json_dict()
+    return value
+
+
+async def note_call(sandbox: AsyncSandbox, source: str, call: Any, text: str | None = None) -> None:
+    """Tell the sandbox's trace what the model asked for, when a trace runs. A trace that
+    cannot take the note is logged, never the agent's problem: the step still runs."""
+    try:
+        await sandbox.trace.note(source, call=as_data(call), text=text or None)
+    except errors.DeskboxError as exc:
+        log.warning("the trace did not record %s's tool call: %s", source, exc)
 
 
 class ToolCallError(Exception):

@@ -47,7 +47,7 @@ from ..actions import (
 )
 from ..client import AsyncSandbox
 from ._claude import held_keys, image_block, key_actions
-from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError
+from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError, note_call
 from ._shell_session import ShellSession, ShellSessionError
 
 if TYPE_CHECKING:
@@ -156,9 +156,13 @@ class ClaudeComputerTool:
             return cast(BetaToolComputerUse20250124Param, {**common, "type": self.version})
         return cast(BetaToolComputerUse20241022Param, {**common, "type": self.version})
 
-    async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
-        """Run one ``tool_use`` block; never raises for a bad call, answers with an error result."""
+    async def execute(self, tool_use: Any, *, text: str | None = None) -> BetaToolResultBlockParam:
+        """Run one ``tool_use`` block; never raises for a bad call, answers with an error result.
+
+        ``text``, the model's words before the call, goes into the sandbox's trace with it.
+        """
         tool_use_id, _, tool_input = _call_parts(tool_use)
+        await note_call(self.computer.sandbox, "anthropic", tool_use, text)
         try:
             content = await self._perform(tool_input)
         except ToolCallError as exc:
@@ -267,13 +271,15 @@ class ClaudeBashTool:
     name = "bash"
 
     def __init__(self, sandbox: AsyncSandbox, *, timeout: float = 120.0, user: str | None = None) -> None:
+        self.sandbox = sandbox
         self.session = ShellSession(sandbox, timeout=timeout, user=user)
 
     def definition(self) -> BetaToolBash20250124Param:
         return {"type": "bash_20250124", "name": "bash"}
 
-    async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
+    async def execute(self, tool_use: Any, *, text: str | None = None) -> BetaToolResultBlockParam:
         tool_use_id, _, tool_input = _call_parts(tool_use)
+        await note_call(self.sandbox, "anthropic", tool_use, text)
         if not isinstance(tool_input, Mapping):
             return error_result(
                 tool_use_id, f"the input must be an object with a 'command', got {tool_input!r}"
@@ -339,27 +345,37 @@ class ClaudeTools:
             tools.append(self.bash.definition())
         return tools
 
-    async def execute(self, tool_use: Any) -> BetaToolResultBlockParam:
+    async def execute(self, tool_use: Any, *, text: str | None = None) -> BetaToolResultBlockParam:
+        """Run one block with the tool it names; ``text`` (the model's words) goes into the trace."""
         tool_use_id, name, _ = _call_parts(tool_use)
         toolset_name = _field(tool_use, "toolset_name")
         computer = self.computer
         if toolset_name is not None:
             if toolset_name == "computer" and not isinstance(computer, ClaudeComputerTool):
+                await note_call(computer.computer.sandbox, "anthropic", tool_use, text)
                 block = tool_use if isinstance(tool_use, BetaToolUseBlock) else _tool_use_block(tool_use)
                 return await computer.tool_result(block)
             return error_result(tool_use_id, f"no toolset named {toolset_name!r} here")
         if name == "computer" and isinstance(computer, ClaudeComputerTool):
-            return await computer.execute(tool_use)
+            return await computer.execute(tool_use, text=text)
         if name == "bash" and self.bash is not None:
-            return await self.bash.execute(tool_use)
+            return await self.bash.execute(tool_use, text=text)
         return error_result(tool_use_id, f"no tool named {name!r} here")
 
     async def run(self, content: Iterable[Any]) -> list[BetaToolResultBlockParam]:
-        """A tool_result for every tool_use block of an assistant message, in order."""
+        """A tool_result for every tool_use block of an assistant message, in order. The
+        message's text goes into the sandbox's trace with its first tool call."""
+        blocks = list(content)
+        words = "\n".join(
+            str(_field(block, "text"))
+            for block in blocks
+            if _field(block, "type") == "text" and _field(block, "text")
+        )
         results = []
-        for block in content:
+        for block in blocks:
             if _field(block, "type") == "tool_use":
-                results.append(await self.execute(block))
+                results.append(await self.execute(block, text=words or None))
+                words = ""
         return results
 
     async def close(self) -> None:

@@ -40,7 +40,7 @@ from ..actions import (
     scroll_motion,
 )
 from ..client import AsyncSandbox
-from ._computer import DEFAULT_SETTLE, Computer, ToolCallError, notches
+from ._computer import DEFAULT_SETTLE, Computer, ToolCallError, notches, note_call
 
 GRID = 1000
 """Gemini's coordinates run from 0 to GRID - 1 on both axes."""
@@ -93,9 +93,11 @@ class GeminiComputerTool:
             )
         )
 
-    async def execute(self, function_call: Any) -> types.FunctionResponse:
-        """Run one predefined function call; never raises for a bad call."""
+    async def execute(self, function_call: Any, *, text: str | None = None) -> types.FunctionResponse:
+        """Run one predefined function call; never raises for a bad call. ``text`` (the
+        model's words before it) goes into the sandbox's trace with it."""
         name, args = _call_parts(function_call)
+        await note_call(self.sandbox, "gemini", function_call, text)
         extra: dict[str, Any] = {}
         if isinstance(args, Mapping) and args.get("safety_decision"):
             # The caller decided to go ahead by passing the call on; say so, as the API asks.

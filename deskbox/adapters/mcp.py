@@ -45,7 +45,7 @@ from ..actions import (
 )
 from ..client import AsyncSandbox
 from ..models import AccessibleNode, FileInfo
-from ._computer import DEFAULT_SETTLE, Computer, ToolCallError
+from ._computer import DEFAULT_SETTLE, Computer, ToolCallError, note_call
 
 T = TypeVar("T")
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
@@ -66,10 +66,22 @@ async def _guard(operation: Awaitable[T]) -> T:
         raise ToolError(exc.describe()) from exc
 
 
+class _TracedServer(MCPServer):
+    """Each tool call goes into the sandbox's trace (when one runs) before it is run."""
+
+    def __init__(self, sandbox: AsyncSandbox, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sandbox = sandbox
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        await note_call(self._sandbox, "mcp", {"tool": name, "arguments": arguments})
+        return await super().call_tool(name, arguments, context)
+
+
 def build_server(sandbox: AsyncSandbox) -> MCPServer:
     """The MCP server for ``sandbox``; run it with ``run_stdio`` or ``run_http``."""
     # WARNING, not INFO: at INFO every HTTP call to the sandbox is logged to stderr.
-    server = MCPServer("deskbox", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = _TracedServer(sandbox, "deskbox", instructions=INSTRUCTIONS, log_level="WARNING")
     # Screen pixels as they are: MCP clients see the screenshots at full size.
     computer = Computer(sandbox, scaling=False)
 

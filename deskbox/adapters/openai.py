@@ -30,7 +30,7 @@ from openai.types.responses.response_input_item_param import ComputerCallOutput
 
 from ..actions import Action, Click, Drag, Image, ImageFormat, Key, Move, Scroll, Type, Wait, media_type
 from ..client import AsyncSandbox
-from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError, notches
+from ._computer import DEFAULT_SETTLE, Computer, ScalingTarget, ToolCallError, notches, note_call
 
 ToolType = Literal["computer", "computer_use_preview"]
 Environment = Literal["windows", "mac", "linux", "ubuntu", "browser"]
@@ -88,9 +88,11 @@ class OpenAIComputerTool:
             "environment": self.environment,
         }
 
-    async def execute(self, call: Any) -> list[ResponseInputItemParam]:
-        """Run a ``computer_call`` item; never raises for a bad call."""
+    async def execute(self, call: Any, *, text: str | None = None) -> list[ResponseInputItemParam]:
+        """Run a ``computer_call`` item; never raises for a bad call. ``text`` (the model's
+        message or reasoning summary before it) goes into the sandbox's trace with it."""
         item = _plain(call)
+        await note_call(self.computer.sandbox, "openai", item, text)
         call_id = str(item.get("call_id", "")) if isinstance(item, Mapping) else ""
         checks = [_plain(check) for check in (item.get("pending_safety_checks") or [])] if call_id else []
         try:

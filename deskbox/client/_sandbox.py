@@ -57,6 +57,7 @@ from ._connection import Connection
 from ._files import AsyncFiles
 from ._recording import AsyncRecording
 from ._stream import AsyncStream
+from ._trace import AsyncTrace
 from ._validation import checked
 
 ActionInput = Annotated[
@@ -118,6 +119,7 @@ class AsyncSandbox:
     stream: AsyncStream
     accessibility: AsyncAccessibility
     recording: AsyncRecording
+    trace: AsyncTrace
 
     def __init__(
         self,
@@ -138,6 +140,7 @@ class AsyncSandbox:
         self.stream = AsyncStream(self._connection)
         self.accessibility = AsyncAccessibility(self._connection)
         self.recording = AsyncRecording(self._connection)
+        self.trace = AsyncTrace(self._connection)
 
     def __repr__(self) -> str:
         return f"AsyncSandbox(sandbox_id={self.sandbox_id!r}, url={self.url!r})"

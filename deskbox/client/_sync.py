@@ -25,6 +25,7 @@ from ..actions import (
 )
 from ..backends import Backend, SandboxInfo, SnapshotInfo
 from ..models import AccessibilityTree, AccessibleMatches, ElementAt, FileInfo, RecordingStatus, Window
+from ..trace.model import TraceStatus
 from . import _portal
 from ._accessibility import AsyncAccessibility, MaxNodes
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
@@ -32,6 +33,7 @@ from ._files import AsyncFiles, FileData
 from ._recording import AsyncRecording
 from ._sandbox import ActionInput, AsyncSandbox
 from ._stream import AsyncStream
+from ._trace import AsyncTrace
 
 
 class Accessibility:
@@ -123,6 +125,49 @@ class Recording:
 
     def status(self) -> RecordingStatus:
         return _portal.run(self._async.status())
+
+
+class Trace:
+    """The sandbox's action trace: steps, the screen around them, the model's notes.
+
+    ``start()``, run the agent, ``stop("run.zip")``; ``deskbox trace show run.zip`` opens it.
+    """
+
+    def __init__(self, twin: AsyncTrace) -> None:
+        self._async = twin
+
+    def __repr__(self) -> str:
+        return repr(self._async).removeprefix("Async")
+
+    def start(
+        self,
+        frame_width: Annotated[int, Field(ge=160, le=7680)] = 1280,
+        quality: Annotated[int, Field(ge=10, le=95)] = 70,
+        title: Annotated[str, Field(max_length=200)] | None = None,
+    ) -> TraceStatus:
+        """Trace every request from now on; frames are JPEGs at most ``frame_width`` wide."""
+        return _portal.run(self._async.start(frame_width, quality, title))
+
+    def stop(self, path: str | Path) -> Path:
+        """End the trace and stream it into ``path`` (one zip file); returns the path."""
+        return _portal.run(self._async.stop(path))
+
+    def status(self) -> TraceStatus:
+        return _portal.run(self._async.status())
+
+    def note(
+        self,
+        source: Annotated[str, Field(min_length=1, max_length=64)],
+        call: Any = None,
+        text: Annotated[str, Field(max_length=100000)] | None = None,
+    ) -> bool:
+        """Add what a model asked for (its tool call, its words) above the steps that
+        follow. True if a trace recorded it; False when no trace runs."""
+        return _portal.run(self._async.note(source, call, text))
+
+    def live_url(self, view_only: bool = True) -> str:
+        """A one-time link (valid 60 s) to the trace as it grows, beside the live desktop."""
+        return _portal.run(self._async.live_url(view_only))
 
 
 class CommandHandle:
@@ -352,6 +397,7 @@ class Sandbox:
     stream: Stream
     accessibility: Accessibility
     recording: Recording
+    trace: Trace
 
     def __init__(self, twin: AsyncSandbox) -> None:
         self._async = twin
@@ -360,6 +406,7 @@ class Sandbox:
         self.stream = Stream(twin.stream)
         self.accessibility = Accessibility(twin.accessibility)
         self.recording = Recording(twin.recording)
+        self.trace = Trace(twin.trace)
 
     def __repr__(self) -> str:
         return repr(self._async).removeprefix("Async")
@@ -652,6 +699,7 @@ _TWINS: dict[type, type] = {
     AsyncFiles: Files,
     AsyncAccessibility: Accessibility,
     AsyncRecording: Recording,
+    AsyncTrace: Trace,
 }
 
 

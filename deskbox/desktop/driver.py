@@ -20,9 +20,11 @@ from ..actions import ImageFormat, MouseButton, Region, ScreenshotOptions, targe
 from ..errors import DesktopUnavailableError, InvalidActionError
 from ..imaging import Encoded
 from ..models import Window
+from ..timing import timed
 from . import clipboard
 from .accessibility import AccessibilityBus, AccessibilityReader
 from .capture import Frame, Grabber, encode_frame
+from .changes import ScreenChanges
 from .input import XInput
 from .keymap import KeyStroke
 from .pyautogui import PyAutoGUIRunner
@@ -42,12 +44,13 @@ TYPE_CHUNK = 200
 """Characters typed per X-thread call (a few tens of milliseconds of typing)."""
 
 
-def _recordings_folder() -> Path:
-    """Beside the sandbox's other state, or in a private temporary folder."""
+def state_folder(name: str) -> Path:
+    """Where the sandbox keeps ``name`` (recordings, traces): beside its other state, or
+    in a private temporary folder."""
     runtime = os.environ.get("DESKBOX_RUNTIME_DIR")
     if runtime:
-        return Path(runtime) / "recordings"
-    return Path(tempfile.gettempdir()) / f"deskbox-recordings-{os.getuid()}-{os.getpid()}"
+        return Path(runtime) / name
+    return Path(tempfile.gettempdir()) / f"deskbox-{name}-{os.getuid()}-{os.getpid()}"
 
 
 class Desktop:
@@ -65,7 +68,8 @@ class Desktop:
         self.processes = ProcessManager(display, owner)
         self.pyautogui = PyAutoGUIRunner(self)
         self.accessibility = AccessibilityReader(AccessibilityBus())
-        self.recorder = Recorder(display, _recordings_folder())
+        self.recorder = Recorder(display, state_folder("recordings"))
+        self.changes = ScreenChanges(display)
         self._reapers: dict[int, asyncio.Task[int]] = {}
         self._screen_size: tuple[int, int] | None = None
         self._screen_size_at = 0.0
@@ -75,6 +79,7 @@ class Desktop:
         self._screen_size = None
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.changes.stop)
         await self.recorder.close()
         await self.accessibility.bus.close()
         await self.pyautogui.close()
@@ -179,14 +184,16 @@ class Desktop:
     async def screenshot(self, options: ScreenshotOptions, settle: float = 0.0) -> Encoded:
         """The screen encoded as asked; with ``settle``, once it stops changing (seconds at most)."""
         if settle > 0:
-            frame = await self.grab_settled(options.region, options.cursor, settle)
+            with timed("settle"):
+                frame = await self.grab_settled(options.region, options.cursor, settle)
         else:
             frame = await self.grab(options.region, options.cursor)
         size = target_size(
             frame.width, frame.height, to_width=options.width, to_height=options.height, scale=options.scale
         )
         # Encoding runs off the X thread so input is never queued behind it.
-        return await asyncio.to_thread(encode_frame, frame, options.format, options.quality, size)
+        with timed("encode"):
+            return await asyncio.to_thread(encode_frame, frame, options.format, options.quality, size)
 
     async def zoom(
         self, region: Region, width: int | None, height: int | None, fmt: ImageFormat, quality: int
@@ -194,7 +201,8 @@ class Desktop:
         """A region scaled up to fit the screen, or to the size asked for."""
         size = zoom_size(region, await self.screen_size(), width, height)
         frame = await self.grab(region)
-        return await asyncio.to_thread(encode_frame, frame, fmt, quality, size)
+        with timed("encode"):
+            return await asyncio.to_thread(encode_frame, frame, fmt, quality, size)
 
     # ---- clipboard, apps ----------------------------------------------------------------
 

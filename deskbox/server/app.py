@@ -14,7 +14,9 @@ from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..desktop import Desktop
+from ..desktop.driver import state_folder
 from ..models import ErrorBody
+from ..trace.model import TraceStartRequest
 from .auth import TokenStore, require_token
 from .errors import install_error_handlers
 from .limits import RequestLimits
@@ -31,10 +33,13 @@ from .routes import (
     recording,
     screenshot,
     shell,
+    trace,
     viewer,
 )
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
+from .trace_middleware import TraceRecorder
+from .tracing import Tracer
 from .viewer_auth import ViewerAuth
 
 log = logging.getLogger("deskbox.server")
@@ -122,14 +127,20 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
             ended = await app.state.desktop.processes.end_orphans()
             if ended:
                 log.warning("ended %d command(s) left running by the previous server", ended)
+        if app.state.tracer is None:
+            app.state.tracer = Tracer(app.state.desktop, state_folder("traces"))
+        if settings.trace:
+            await app.state.tracer.start(TraceStartRequest(title="DESKBOX_TRACE"))
         trimming = asyncio.create_task(_give_memory_back())
         try:
             yield
         finally:
             trimming.cancel()
+            await app.state.tracer.close()
             if owned:
                 await app.state.desktop.close()
                 app.state.desktop = None
+                app.state.tracer = None
 
     app = FastAPI(
         title="deskbox",
@@ -145,8 +156,12 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     app.state.tokens = tokens
     app.state.settings = settings
     app.state.desktop = desktop
+    # Made here when the desktop is given (tests serve it without a lifespan), else at start.
+    app.state.tracer = Tracer(desktop, state_folder("traces")) if desktop is not None else None
     app.state.viewer_auth = ViewerAuth(tokens)
     install_error_handlers(app)
+    # Inside the limits: only requests with the token, and bodies of an allowed size, are traced.
+    app.add_middleware(TraceRecorder, tokens=tokens)
     # Outermost: nothing reads a body before the token and the size are checked.
     app.add_middleware(RequestLimits, tokens=tokens)
     # Open: health probes. Own checks: the viewer (ticket/cookie), the sockets, docs.
@@ -156,6 +171,7 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         browser.socket_router,
         action_socket.router,
         docs.router,
+        trace.public_router,
     )
     for open_router in open_routers:
         app.include_router(open_router)
@@ -173,6 +189,7 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         osworld,
         osworld_setup,
         recording,
+        trace,
     ):
         app.include_router(area.router, dependencies=protected, responses=ERROR_RESPONSES)
     return app

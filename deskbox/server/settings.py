@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     cdp_url: str | None = None
     """Chromium's DevTools HTTP URL, e.g. http://127.0.0.1:9222; no /cdp when unset."""
     novnc_dir: Path | None = Field(default_factory=lambda: _find_novnc())
+    trace: bool = False
+    """Trace every request from the start (DESKBOX_TRACE=1), as ``POST /trace/start`` does."""
 
     def ensure_token(self) -> tuple[str, bool]:
         """The token, generating one when none was configured; True if it was generated."""

@@ -11,6 +11,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from deskbox import AsyncSandbox, BackendError, DeskboxError, SandboxNotFoundError
 from deskbox._ports import free_port
 from deskbox.backends.docker import DEADLINE_FILE, LABEL, DockerBackend
+from deskbox.trace import TraceFile
 from tests.e2e.conftest import RUN_LABELS, deskbox_containers, docker_backend, inspect
 from tests.helpers import eventually, run_example
 
@@ -124,12 +126,38 @@ async def test_a_scoped_backend_cannot_reach_other_sandboxes(
         await ours.aclose()
 
 
-async def test_offline_agent_example_finishes_its_task_in_a_container(docker_ready: None) -> None:
+async def test_offline_agent_example_finishes_its_task_in_a_container(
+    docker_ready: None, tmp_path: Path
+) -> None:
     # The same replayed Claude and OpenAI calls as on the host, against the image's XFCE
     # desktop: a panel and title bar move the page down, and the example still lands.
-    result = await asyncio.to_thread(run_example, "offline_replay.py", "--backend", "docker")
+    trace = tmp_path / "run.zip"
+    result = await asyncio.to_thread(
+        run_example, "offline_replay.py", "--backend", "docker", "--trace", str(trace)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK: every submission reached the form server" in result.stdout
+    with TraceFile(trace) as traced:  # the image's server traced it, pictures and all
+        assert len(traced.steps) > 40 and len(traced.frames) > 5 and len(traced.notes) > 20
+        assert traced.meta.screen_width == 1280 and all(s.status < 500 for s in traced.steps)
+
+
+async def test_a_sandbox_traces_from_its_start_and_serves_its_live_viewer(docker_ready: None) -> None:
+    sbx = await AsyncSandbox.create(
+        backend="docker", labels=RUN_LABELS, timeout=120, envs={"DESKBOX_TRACE": "1"}
+    )
+    try:
+        await sbx.left_click(300, 300)
+        status = await sbx.trace.status()
+        assert status.tracing and status.title == "DESKBOX_TRACE" and status.steps >= 1
+        headers = {"Authorization": f"Bearer {sbx.info.token}"}
+        async with httpx.AsyncClient(base_url=sbx.url, headers=headers) as api:
+            script = await api.get("/trace/assets/app.js")  # the image carries the viewer
+            assert script.status_code == 200 and "htmPreact" in script.text
+            assert (await api.get("/trace/live")).status_code == 200
+        assert "/viewer?ticket=" in await sbx.trace.live_url()
+    finally:
+        await sbx.kill()
 
 
 async def test_a_sandbox_killed_from_atexit_is_gone(docker_ready: None) -> None:

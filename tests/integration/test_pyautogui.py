@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import act, events, eventually, focus_text_field, over_both_channels, screenshot
+from tests.helpers import act, events, eventually, focus_text_field, over_both_channels, screenshot, settled
 
 pytestmark = pytest.mark.integration
 client = over_both_channels()
@@ -204,7 +204,7 @@ async def test_scroll_and_hscroll_send_every_notch(client: httpx.AsyncClient, pa
     await run(client, f"pyautogui.scroll(-3, {SCROLLER[0]}, {SCROLLER[1]})")
     wheels = await eventually(lambda: events(page, "wheel"), lambda e: total(e, "dy") == 360)
     assert (wheels[0]["x"], wheels[0]["y"]) == SCROLLER
-    scrolled = await eventually(
+    scrolled = await settled(
         lambda: page.evaluate("document.getElementById('scroller').scrollTop"), lambda v: v > 0
     )
     await run(client, "pyautogui.scroll(1)")

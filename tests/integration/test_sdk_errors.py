@@ -18,14 +18,18 @@ from deskbox import (
     AsyncCommandHandle,
     AsyncSandbox,
     BackendError,
+    ConflictError,
     DeskboxError,
     InvalidActionError,
     NotFoundError,
     Sandbox,
 )
+from deskbox.client._accessibility import AsyncAccessibility
 from deskbox.client._commands import AsyncCommands
 from deskbox.client._files import AsyncFiles
+from deskbox.client._recording import AsyncRecording
 from deskbox.client._stream import AsyncStream
+from deskbox.client._trace import AsyncTrace
 
 pytestmark = pytest.mark.integration
 
@@ -109,9 +113,44 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     "AsyncCommands.run": (lambda s, h: s.commands.run(123), InvalidActionError, "cmd"),  # type: ignore[call-overload]
     "AsyncCommandHandle.wait": (lambda s, h: h.wait(timeout="soon"), InvalidActionError, "timeout"),  # type: ignore[arg-type]
     "AsyncCommandHandle.send_stdin": (lambda s, h: h.send_stdin(5), InvalidActionError, "data"),  # type: ignore[arg-type]
+    "AsyncAccessibility.tree": (
+        lambda s, h: s.accessibility.tree(max_depth=-1),
+        InvalidActionError,
+        "max_depth",
+    ),
+    "AsyncAccessibility.xml": (
+        lambda s, h: s.accessibility.xml(max_nodes=0),
+        InvalidActionError,
+        "max_nodes",
+    ),
+    "AsyncAccessibility.find": (lambda s, h: s.accessibility.find(limit=0), InvalidActionError, "limit"),
+    "AsyncAccessibility.element_at": (
+        lambda s, h: s.accessibility.element_at(-1, 0),
+        InvalidActionError,
+        "x",
+    ),
+    "AsyncRecording.start": (lambda s, h: s.recording.start(fps=0), InvalidActionError, "fps"),
+    "AsyncRecording.stop": (lambda s, h: s.recording.stop("/tmp/never.mp4"), ConflictError, "no recording"),
+    "AsyncTrace.start": (lambda s, h: s.trace.start(quality=5), InvalidActionError, "quality"),
+    "AsyncTrace.stop": (lambda s, h: s.trace.stop("/tmp/never.zip"), ConflictError, "no trace"),
+    "AsyncTrace.note": (lambda s, h: s.trace.note(""), InvalidActionError, "source"),
+    "AsyncTrace.live_url": (
+        lambda s, h: s.trace.live_url(view_only="maybe"),
+        InvalidActionError,
+        "view_only",
+    ),  # type: ignore[arg-type]
 }
 
-CLASSES = (AsyncSandbox, AsyncStream, AsyncFiles, AsyncCommands, AsyncCommandHandle)
+CLASSES = (
+    AsyncSandbox,
+    AsyncStream,
+    AsyncFiles,
+    AsyncCommands,
+    AsyncCommandHandle,
+    AsyncAccessibility,
+    AsyncRecording,
+    AsyncTrace,
+)
 
 
 def methods_with_arguments() -> set[str]:

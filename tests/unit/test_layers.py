@@ -19,6 +19,18 @@ PACKAGE = Path(__file__).resolve().parents[2] / "deskbox"
 FORBIDDEN = {
     # lower layer: what it must never import
     "deskbox.errors": ("deskbox",),
+    "deskbox.timing": ("deskbox",),
+    # A trace's shape, file and viewer: read by the SDK and the CLI, written by the server.
+    "deskbox.trace": (
+        "deskbox.client",
+        "deskbox.backends",
+        "deskbox.server",
+        "deskbox.desktop",
+        "deskbox.adapters",
+        "deskbox.integrations",
+        "deskbox.sandbox",
+        "Xlib",
+    ),
     "deskbox.keys": ("deskbox.actions", "deskbox.client", "deskbox.backends", "deskbox.server"),
     "deskbox.actions": ("deskbox.client", "deskbox.backends", "deskbox.desktop", "deskbox.server"),
     "deskbox.models": ("deskbox.client", "deskbox.backends", "deskbox.desktop", "deskbox.server"),

@@ -28,6 +28,7 @@ import functools
 import json
 import logging
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -37,8 +38,11 @@ from ...actions import ActionRequest, screenshot_query
 from ...desktop import Desktop
 from ...dispatch import perform
 from ...errors import DeskboxError, InvalidActionError, NotFoundError
+from ...timing import clock
+from ...trace.bodies import describe, shrink
 from ..auth import bearer_matches
 from ..errors import error_body
+from ..tracing import Tracer, traced
 from .desktop import cursor, screen
 from .screenshot import take_screenshot
 
@@ -52,6 +56,18 @@ MAX_IN_FLIGHT = 32
 
 _requests: TypeAdapter[Any] = TypeAdapter(ActionRequest)
 _flag: TypeAdapter[bool] = TypeAdapter(bool)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    content_type: str
+    content: bytes
+    headers: dict[str, str] | None = None
+
+
+CANCELLED = 499
+"""The client went away: nothing is sent (a trace still records the step)."""
 
 
 class _Frame(BaseModel):
@@ -133,29 +149,48 @@ class _Session:
             await asyncio.gather(*self.running.values(), return_exceptions=True)
 
     async def _answer(self, frame: _Frame) -> None:
+        tracer: Tracer | None = getattr(self.websocket.app.state, "tracer", None)
+        step = None
+        if tracer is not None and tracer.active and traced(frame.method.upper(), frame.path):
+            step = await tracer.begin(frame.method.upper(), frame.path, dict(frame.query), "socket")
+        with clock() as spent:
+            try:
+                reply = await self._reply(frame)
+            except asyncio.CancelledError:
+                if step is not None and tracer is not None:  # cancelled by the client: still a step
+                    await tracer.finish(step, CANCELLED, shrink(frame.body), None, spent)
+                raise
+        if step is not None and tracer is not None:
+            answer = describe(reply.content, reply.content_type)
+            await tracer.finish(step, reply.status, shrink(frame.body), answer, spent)
+        if reply.status != CANCELLED:
+            with contextlib.suppress(WebSocketDisconnect):
+                await self._send(frame.id, reply.status, reply.content_type, reply.content, reply.headers)
+
+    async def _reply(self, frame: _Frame) -> _Reply:
         try:
-            await self._route(frame)
+            return await self._route(frame)
         except DeskboxError as exc:
-            await self._send_error(frame.id, exc)
+            status, body = error_body(exc)
+            return _Reply(status, JSON, json.dumps(body).encode())
         except WebSocketDisconnect:
-            pass  # nobody is left to answer
+            return _Reply(CANCELLED, JSON, b"")  # nobody is left to answer
         except Exception as exc:  # the HTTP app's last resort, in the same shape
             log.exception("unexpected error in %s %s over /actions/ws", frame.method, frame.path)
-            await self._send_error(frame.id, DeskboxError(f"internal error: {type(exc).__name__}"))
+            status, body = error_body(DeskboxError(f"internal error: {type(exc).__name__}"))
+            return _Reply(status, JSON, json.dumps(body).encode())
 
-    async def _route(self, frame: _Frame) -> None:
+    async def _route(self, frame: _Frame) -> _Reply:
         if (frame.method.upper(), frame.path) not in ROUTES:
             raise NotFoundError(f"{frame.method} {frame.path} is not carried by /actions/ws")
         if frame.path in ("/cursor", "/screen"):
             answer = await (cursor if frame.path == "/cursor" else screen)(self.desktop)
-            await self._send(frame.id, 200, JSON, answer.model_dump_json().encode())
-            return
+            return _Reply(200, JSON, answer.model_dump_json().encode())
         options, settle = screenshot_query(frame.query)
         if frame.path == "/screenshot":
             encoded = await take_screenshot(self.desktop, options, settle)
             size = {"x-image-width": str(encoded.width), "x-image-height": str(encoded.height)}
-            await self._send(frame.id, 200, encoded.media_type, encoded.data, size)
-            return
+            return _Reply(200, encoded.media_type, encoded.data, size)
         try:
             request = _requests.validate_python(frame.body)
         except ValidationError as exc:
@@ -165,7 +200,7 @@ class _Session:
         except ValidationError as exc:
             raise InvalidActionError.from_validation(exc, ("query", "screenshot_after")) from None
         response = await perform(self.desktop, request, options if after else None, settle)
-        await self._send(frame.id, 200, JSON, response.model_dump_json(exclude_none=True).encode())
+        return _Reply(200, JSON, response.model_dump_json(exclude_none=True).encode())
 
     async def _send_error(self, key: int | str | None, exc: DeskboxError) -> None:
         status, body = error_body(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Request, WebSocket
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ...errors import AuthenticationError, NotFoundError
 from ..viewer_auth import COOKIE, SESSION_SECONDS, TICKET_SECONDS, Mode, ViewerAuth
 from ..wsproxy import bridge
+from .trace import live_url
 
 router = APIRouter(tags=["viewer"])  # needs the bearer token
 public_router = APIRouter(tags=["viewer"])  # needs a ticket or the viewer cookie
@@ -24,6 +25,8 @@ POLICY_VIOLATION = 1008
 
 class TicketRequest(BaseModel):
     view_only: bool = False
+    page: Literal["desktop", "trace"] = "desktop"
+    """Where the link leads: the desktop alone, or the live trace beside it."""
 
 
 class Ticket(BaseModel):
@@ -66,12 +69,16 @@ async def create_ticket(request: Request, body: TicketRequest | None = None) -> 
     _novnc_dir(request)
     view_only = body.view_only if body is not None else False
     ticket = _auth(request).issue_ticket("view" if view_only else "full")
-    url = f"{str(request.base_url).rstrip('/')}/viewer?{urlencode({'ticket': ticket})}"
+    page = body.page if body is not None else "desktop"
+    query = {"ticket": ticket, **({"page": page} if page != "desktop" else {})}
+    url = f"{str(request.base_url).rstrip('/')}/viewer?{urlencode(query)}"
     return Ticket(url=url, expires_in=TICKET_SECONDS, view_only=view_only)
 
 
 @public_router.get("/viewer", response_class=RedirectResponse, status_code=303)
-async def open_viewer(request: Request, ticket: str) -> RedirectResponse:
+async def open_viewer(
+    request: Request, ticket: str, page: Literal["desktop", "trace"] = "desktop"
+) -> RedirectResponse:
     """Trade a ticket for the viewer cookie, then go to the viewer page."""
     _novnc_dir(request)
     mode = _auth(request).redeem(ticket)
@@ -85,7 +92,8 @@ async def open_viewer(request: Request, ticket: str) -> RedirectResponse:
         "view_only": "1" if mode == "view" else "0",
         "show_dot": "1",
     }
-    response = RedirectResponse(f"/viewer/vnc.html?{urlencode(query)}", status_code=303)
+    target = live_url(query) if page == "trace" else f"/viewer/vnc.html?{urlencode(query)}"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         _auth(request).session_cookie(mode),
