@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 from .. import __version__
 from ..desktop import Desktop
 from ..desktop.capture import Frame, encode_frame
-from ..errors import ConflictError, DeskboxError, NotFoundError
+from ..errors import ConflictError, DeskboxError, NotFoundError, StorageFullError, TraceFileError
 from ..timing import StepClock
 from ..trace.archive import TraceWriter
 from ..trace.bodies import error_message
@@ -49,6 +50,12 @@ AFTER_QUIET = 0.15
 AFTER_LONGEST = 2.0
 """The picture after a step is taken at the latest this long after it (an animation)."""
 QUIET_POLL = 0.02
+MAX_TRACE_BYTES = 2 * 1024**3
+"""A trace stops itself at this size; its file keeps everything up to there."""
+MIN_FREE_BYTES = 64 * 1024**2
+"""A trace does not start with less disk than this left."""
+KEPT_IN_MEMORY = 10_000
+"""Events the live view can read from memory; older ones are in the file."""
 UNTRACED_PREFIXES = ("/trace", "/health", "/viewer", "/docs", "/openapi.json", "/cdp/")
 UNTRACED = frozenset({("GET", "/cursor"), ("GET", "/screen"), ("GET", "/info")})
 """Reads that change nothing and show nothing: the pointer's place, the screen's size."""
@@ -106,6 +113,12 @@ class _Run:
     storing: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     after: asyncio.Task[None] | None = None
     stopped: bool = False
+    handed_over: bool = False
+    """``stop`` has ended it and answered with its file."""
+    error: str | None = None
+    """Why the trace stopped by itself (the disk, the size limit), if it did."""
+    dropped: int = 0
+    """Events no longer held in memory (the oldest, past KEPT_IN_MEMORY)."""
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -134,6 +147,8 @@ class Tracer:
         if previous is not None:
             previous.unlink(missing_ok=True)  # a sandbox keeps its last trace, not all of them
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if shutil.disk_usage(self.folder).free < MIN_FREE_BYTES:
+            raise StorageFullError(f"less than {MIN_FREE_BYTES // 2**20} MiB free for a trace")
         width, height = await self.desktop.screen_size()
         meta = TraceMeta(
             started_at=time.time(),
@@ -157,8 +172,14 @@ class Tracer:
     async def stop(self) -> Path:
         """End the trace: the last step's picture after, then the file's table of contents."""
         run = self._run
-        if run is None or run.stopped:
+        if run is None or run.handed_over:
             raise ConflictError("no trace is running: start one first")
+        run.handed_over = True
+        if run.stopped:  # it stopped itself: what it has is still the caller's
+            await self._flush(run)
+            await asyncio.to_thread(run.writer.close)
+            await asyncio.to_thread(self.desktop.changes.stop)
+            return run.writer.path
         after = run.after
         if after is not None:
             with contextlib.suppress(Exception):
@@ -180,8 +201,7 @@ class Tracer:
             run.after.cancel()
         await self._flush(run)
         await asyncio.to_thread(run.writer.close)
-        if not run.stopped:
-            await asyncio.to_thread(self.desktop.changes.stop)
+        await asyncio.to_thread(self.desktop.changes.stop)
 
     def status(self) -> TraceStatus:
         run = self._run
@@ -195,6 +215,7 @@ class Tracer:
             notes=run.notes,
             bytes=run.writer.size,
             title=run.meta.title,
+            error=run.error,
         )
 
     # ---- steps --------------------------------------------------------------------------
@@ -255,9 +276,9 @@ class Tracer:
             note=step.note,
             before=step.before,
         )
-        run.writer.add(event)
-        await self._publish(run, event)
-        run.after = asyncio.get_running_loop().create_task(self._capture_after(run))
+        if self._write(run, event):
+            await self._publish(run, event)
+            run.after = asyncio.get_running_loop().create_task(self._capture_after(run))
 
     async def note(self, request: TraceNoteRequest) -> TraceNote:
         run = self._run
@@ -266,7 +287,8 @@ class Tracer:
         event = TraceNote(
             seq=run.next_seq(), at=time.time(), source=request.source, call=request.call, text=request.text
         )
-        run.writer.add(event)
+        if not self._write(run, event):
+            raise StorageFullError(f"the trace could not record the note: {run.error}")
         run.note = event.seq
         run.notes += 1
         await self._publish(run, event)
@@ -280,14 +302,21 @@ class Tracer:
         run = self._run
         if run is None:
             return TraceEvents()
-        if after >= len(run.events) and not run.stopped and wait > 0:
+        if after >= run.dropped + len(run.events) and not run.stopped and wait > 0:
             async with self._published:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._published.wait_for(lambda: len(run.events) > after or run.stopped), wait
+                        self._published.wait_for(
+                            lambda: run.dropped + len(run.events) > after or run.stopped
+                        ),
+                        wait,
                     )
+        published = run.dropped + len(run.events)
         return TraceEvents(
-            meta=run.meta, events=run.events[after:], last=len(run.events), tracing=not run.stopped
+            meta=run.meta,
+            events=run.events[max(after - run.dropped, 0) :],
+            last=published,
+            tracing=not run.stopped,
         )
 
     async def frame(self, seq: int) -> bytes:
@@ -338,6 +367,9 @@ class Tracer:
 
         try:
             frame = await asyncio.to_thread(encode_and_write)
+        except OSError as exc:
+            self._stopped_by(run, exc)
+            return
         except Exception as exc:  # a picture lost is logged; the trace goes on
             log.warning("trace: frame %d not kept: %s", seq, exc)
             return
@@ -350,7 +382,29 @@ class Tracer:
         await asyncio.sleep(AFTER_QUIET)
         while changes.quiet_for() < AFTER_QUIET and time.monotonic() < deadline:
             await asyncio.sleep(QUIET_POLL)
-        await self._capture(run)
+        if not run.stopped:
+            await self._capture(run)
+
+    def _write(self, run: _Run, event: TraceStep | TraceNote) -> bool:
+        """Append an event; a trace that cannot (a full disk, its size limit) stops itself,
+        keeping its file, and the request it was recording is answered all the same."""
+        if run.stopped:
+            return False
+        try:
+            run.writer.add(event)
+        except (OSError, TraceFileError) as exc:
+            self._stopped_by(run, exc)
+            return False
+        if run.writer.size > MAX_TRACE_BYTES:
+            self._stopped_by(run, f"stopped at the size limit ({MAX_TRACE_BYTES // 2**20} MiB)")
+        return True
+
+    def _stopped_by(self, run: _Run, why: object) -> None:
+        if run.stopped:
+            return
+        run.stopped = True
+        run.error = why if isinstance(why, str) else f"stopped: {why}"
+        log.warning("trace: %s", run.error)
 
     async def _flush(self, run: _Run) -> None:
         if run.storing:
@@ -358,5 +412,9 @@ class Tracer:
 
     async def _publish(self, run: _Run, event: TraceStep | TraceFrame | TraceNote) -> None:
         run.events.append(event)
+        if len(run.events) > KEPT_IN_MEMORY:
+            excess = len(run.events) - KEPT_IN_MEMORY
+            del run.events[:excess]
+            run.dropped += excess
         async with self._published:
             self._published.notify_all()

@@ -132,6 +132,9 @@ class TraceStatus(BaseModel):
     bytes: int = 0
     """The trace file's size so far."""
     title: str | None = None
+    error: str | None = None
+    """Why the trace stopped by itself (a full disk, its size limit); ``stop`` still
+    downloads what it has."""
 
 
 class TraceEvents(BaseModel):

@@ -5,6 +5,7 @@ the model's notes, and a file that survives the server being killed."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 import signal
@@ -20,6 +21,8 @@ from Xlib import display as xdisplay
 from deskbox import errors
 from deskbox.client import AsyncSandbox
 from deskbox.client._action_socket import ActionSocketTransport
+from deskbox.desktop import Desktop
+from deskbox.server import Settings, create_app
 from deskbox.trace import TraceFile
 from harness.desktop_session import DesktopSession
 from tests.helpers import deskbox_serve, eventually
@@ -275,3 +278,35 @@ async def test_adapters_put_the_model_s_call_and_words_in_the_trace(server: str,
             assert clicks(notes[0].seq) == [40] and clicks(notes[2].seq) == [120]
     finally:
         await sandbox.close()
+
+
+async def test_a_full_disk_stops_the_trace_not_the_sandbox(desktop: Desktop, tmp_path: Path) -> None:
+    """Writing the trace fails (ENOSPC): the request it was recording is answered as ever,
+    the trace stops itself and says why, and what it holds can still be downloaded."""
+    app = create_app(Settings(token=TOKEN, display=desktop.display), desktop=desktop)
+    tracer = app.state.tracer
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://deskbox.test",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as api:  # fmt: skip
+        assert (await api.post("/trace/start")).status_code == 200
+        assert (await api.post("/actions", json={"type": "move", "x": 10, "y": 10})).status_code == 200
+        writer = tracer._run.writer
+
+        def full(*_: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        writer.add = full
+        moved = await api.post("/actions", json={"type": "move", "x": 20, "y": 20})
+        assert moved.status_code == 200 and moved.json()["ok"]
+        status = (await api.get("/trace")).json()
+        assert status["tracing"] is False and "No space left" in status["error"]
+        assert (await api.post("/trace/notes", json={"source": "x"})).status_code == 409
+        kept = await api.post("/trace/stop")
+        assert kept.status_code == 200
+        (tmp_path / "kept.zip").write_bytes(kept.content)
+        with TraceFile(tmp_path / "kept.zip") as trace:
+            assert [s.request["x"] for s in trace.steps] == [10]
+        assert (await api.post("/trace/stop")).status_code == 409
+        assert (await api.post("/trace/start")).status_code == 200  # and a new one starts
+        assert (await api.post("/trace/stop")).status_code == 200
