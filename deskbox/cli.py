@@ -323,6 +323,8 @@ def cmd_trace_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .backends import BACKENDS
+
     parser = argparse.ArgumentParser(
         prog="deskbox", description="A desktop in a box for computer-use agents."
     )
@@ -433,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
         sdk_command.add_argument(
             "--backend",
             default=os.environ.get("DESKBOX_BACKEND", "docker"),
-            choices=["docker", "local", "e2b"],
+            choices=sorted(BACKENDS),
         )
 
     for sub in (serve, sandbox, desktop):

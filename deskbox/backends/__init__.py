@@ -1,4 +1,5 @@
-"""Where sandboxes live: ``local`` (processes on this host), ``docker``, or ``e2b`` (cloud)."""
+"""Where sandboxes live: ``local`` (processes on this host), ``docker``, or the clouds:
+``e2b``, ``modal`` and ``fly``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ BACKENDS: dict[str, str] = {
     "local": "deskbox.backends.local:LocalBackend",
     "docker": "deskbox.backends.docker:DockerBackend",
     "e2b": "deskbox.backends.e2b:E2BBackend",
+    "modal": "deskbox.backends.modal:ModalBackend",
 }
 """Every backend by name: where its class lives (imported on first use)."""
 

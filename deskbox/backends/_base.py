@@ -55,6 +55,9 @@ class SandboxInfo:
     """Unix time at which the sandbox is killed; None for no limit."""
     state: str = "running"
     """"running", or "paused" (frozen by ``pause()``) where the backend can pause."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Headers every request to the sandbox carries besides the token: how a platform
+    routes to this sandbox among others behind one address (Fly's instance header)."""
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"SandboxInfo(sandbox_id={self.sandbox_id!r}, url={self.url!r}, backend={self.backend!r})"

@@ -44,12 +44,20 @@ class Connection:
         token: str,
         timeout: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._timeout = httpx.Timeout(timeout, connect=10.0) if timeout is not None else DEFAULT_TIMEOUT
-        self.reopen(url, token, transport)
+        self.reopen(url, token, transport, headers)
 
-    def reopen(self, url: str, token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        """Point at the sandbox anew (after a resume); the old client must be closed."""
+    def reopen(
+        self,
+        url: str,
+        token: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Point at the sandbox anew (after a resume); the old client must be closed.
+        ``headers`` ride on every request, the action socket's opening included."""
         self.url = url.rstrip("/")
         self._closed = False
         self._socket: ActionSocketTransport | None = None
@@ -58,7 +66,7 @@ class Connection:
             transport = self._socket = ActionSocketTransport(httpx.AsyncHTTPTransport(verify=tls))
         self._client = httpx.AsyncClient(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {token}"} if token else {},
+            headers={**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})},
             timeout=self._timeout,
             transport=transport,
             verify=tls,

@@ -134,7 +134,7 @@ class AsyncSandbox:
         self.info = info
         self._backend = backend
         self._owns_backend = owns_backend
-        self._connection = Connection(info.url, info.token, request_timeout, transport)
+        self._connection = Connection(info.url, info.token, request_timeout, transport, info.headers)
         self.commands = AsyncCommands(self._connection)
         self.files = AsyncFiles(self._connection)
         self.stream = AsyncStream(self._connection)
@@ -269,14 +269,14 @@ class AsyncSandbox:
             await pausing.pause(self.sandbox_id)
         except BaseException:
             transport = await self._lifecycle("pause").transport(self.info)
-            self._connection.reopen(self.info.url, self.info.token, transport)
+            self._connection.reopen(self.info.url, self.info.token, transport, self.info.headers)
             raise
 
     async def resume(self) -> None:
         """Thaw a paused sandbox and reconnect to it."""
         self.info = await self._pausable("resume").resume(self.sandbox_id)
         transport = await self._lifecycle("resume").transport(self.info)
-        self._connection.reopen(self.info.url, self.info.token, transport)
+        self._connection.reopen(self.info.url, self.info.token, transport, self.info.headers)
 
     @checked
     async def snapshot(self, name: str | None = None) -> SnapshotInfo:
@@ -305,7 +305,9 @@ class AsyncSandbox:
         try:
             self.info = await resetting.reset(self.sandbox_id)
         finally:
-            self._connection.reopen(self.info.url, self.info.token, await backend.transport(self.info))
+            self._connection.reopen(
+                self.info.url, self.info.token, await backend.transport(self.info), self.info.headers
+            )
 
     @staticmethod
     @checked

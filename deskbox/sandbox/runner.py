@@ -136,6 +136,28 @@ async def run_sandbox(config: StackConfig, token: str, token_generated: bool) ->
     return 0
 
 
+XFCONF_FOLDER = Path.home() / ".config" / "xfce4" / "xfconf" / "xfce-perchannel-xml"
+SETTINGS_TIMEOUT = 30.0
+
+
+async def _settings_stored(folder: Path) -> bool:
+    """Until xfconfd has written xfwm4's defaults: it saves a while after xfwm4 stores
+    them, through a ``.new`` file renamed into place, and a stop before that loses them
+    (seen: an image whose xfwm4.xml held 5 settings, beside a half-written ``.new``).
+    True at once where there is no XFCE."""
+    channel = folder / "xfwm4.xml"
+    if shutil.which("xfwm4") is None or not channel.exists():
+        return True
+    deadline = time.monotonic() + SETTINGS_TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            stored = channel.read_text().count("<property") > 20
+            if stored and not any(folder.glob("*.new")):
+                return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def warm_up(config: StackConfig) -> int:
     """Start the whole stack once and stop it, for an image build.
 
@@ -153,6 +175,8 @@ async def warm_up(config: StackConfig) -> int:
     await supervisor.start()
     ready = await supervisor.wait_ready(START_TIMEOUT)
     status = supervisor.status()["components"]
+    if ready and not await _settings_stored(XFCONF_FOLDER):
+        _say("warm-up: XFCE's settings were not stored in time; sandboxes will store them")
     await supervisor.stop()
     # What this run left that belongs to one run, not to the image: its logs, status and
     # sockets, and Chromium's lock on its profile (named after this build's host).

@@ -23,6 +23,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -189,3 +190,20 @@ async def docker_ready(foreign_sandboxes: list[str]) -> AsyncIterator[None]:
     for name in leftovers:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     assert leftovers == [], "a test left sandbox containers behind"
+
+
+@pytest.fixture(scope="session")
+def modal_cloud(foreign_sandboxes: list[str]) -> Iterator[Any]:
+    """The Modal stand-in for this run: its sandboxes are containers of the image, labelled
+    with the run's labels, and all of them (and their snapshots' images) go at the end."""
+    from harness.modal_cloud import ModalCloud
+
+    cloud = ModalCloud(labels=RUN_LABELS)
+    yield cloud
+    cloud.close()
+    filters = [arg for key, value in RUN_LABELS.items() for arg in ("--filter", f"label={key}={value}")]
+    left = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=deskbox.standin=modal", *filters],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert left == [], "the Modal stand-in left containers behind"

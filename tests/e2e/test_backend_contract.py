@@ -1,6 +1,6 @@
-"""One contract, every backend: local processes, Docker, and E2B in both modes, the deskbox
-template and E2B's stock desktop (through the stand-ins, and against the real E2B as well
-when E2B_API_KEY is set).
+"""One contract, every backend: local processes, Docker, E2B in both modes (the deskbox
+template and E2B's stock desktop) and Modal, through the stand-ins, and against the real
+clouds as well when their credentials are set.
 
 Every test here runs unchanged on each backend, through the same AsyncSandbox methods: a
 sandbox is created, driven, found, extended and killed, and each step is checked on its
@@ -25,6 +25,7 @@ from PIL import Image
 from deskbox import AsyncSandbox, SandboxNotFoundError, UnsupportedInModeError
 from deskbox.backends import Backend, get_backend
 from deskbox.backends.e2b import E2BBackend
+from deskbox.backends.modal import ModalBackend, credentials_in_environment
 from harness import e2b_cloud, e2b_desktop
 from tests.e2e.conftest import docker_backend
 from tests.helpers import eventually
@@ -44,7 +45,14 @@ LIVE_E2B_STOCK = pytest.param(
         not os.environ.get("E2B_API_KEY"), reason="E2B_API_KEY is not set: the live E2B run is skipped"
     ),
 )
-BACKENDS = ["local", "docker", "e2b", "e2b-stock", LIVE_E2B, LIVE_E2B_STOCK]
+LIVE_MODAL = pytest.param(
+    "modal-live",
+    marks=pytest.mark.skipif(
+        not credentials_in_environment(),
+        reason="MODAL_TOKEN_ID and MODAL_TOKEN_SECRET are not set: the live Modal run is skipped",
+    ),
+)
+BACKENDS = ["local", "docker", "e2b", "e2b-stock", "modal", LIVE_E2B, LIVE_E2B_STOCK, LIVE_MODAL]
 
 
 def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
@@ -60,6 +68,11 @@ def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
         return get_backend("e2b", template=os.environ.get("DESKBOX_E2B_TEMPLATE", "deskbox-desktop"))
     if name == "e2b-stock-live":
         return get_backend("e2b", mode="stock")
+    if name == "modal":  # the stand-in: sandboxes are containers of the image on this machine
+        cloud = request.getfixturevalue("modal_cloud")
+        return ModalBackend(sdk=cloud, token_id=cloud.TOKEN_ID, token_secret=cloud.TOKEN_SECRET)
+    if name == "modal-live":  # the real Modal, building the image from this checkout
+        return get_backend("modal", app=os.environ.get("DESKBOX_MODAL_APP", "deskbox-tests"))
     return get_backend(name)
 
 

@@ -111,8 +111,15 @@ async def test_what_is_not_built_yet_is_refused_by_name(socket_client: httpx.Asy
     assert "wallpaper" in response.json()["error"]["message"]
 
 
-async def test_recording_through_osworld_own_client(controller: Any, tmp_path: Path) -> None:
+async def test_recording_through_osworld_own_client(
+    controller: Any, socket_client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     await call(controller.start_recording)
+
+    async def recorded() -> int:
+        return int((await socket_client.get("/recording")).json()["bytes"])
+
+    await eventually(recorded, lambda size: size > 0, timeout=10)  # ffmpeg is grabbing
     await asyncio.sleep(1.5)  # a recording of a second and a half
     video = tmp_path / "osworld.mp4"
     await call(controller.end_recording, str(video))
