@@ -322,6 +322,25 @@ def cmd_trace_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fly_push(args: argparse.Namespace) -> int:
+    from .backends import fly_push
+    from .errors import AuthenticationError, InvalidActionError
+
+    app = args.app or os.environ.get("FLY_APP", "")
+    if not app:
+        raise InvalidActionError("name the Fly app: --app or FLY_APP")
+    token = os.environ.get("FLY_API_TOKEN", "")
+    if not token:
+        raise AuthenticationError("set FLY_API_TOKEN (fly tokens create deploy -a APP)")
+    started = time.monotonic()
+    if args.flyctl:
+        pushed = fly_push.push_with_flyctl(app, token, Path(args.repo).resolve(), tag=args.tag)
+    else:
+        pushed = fly_push.push_with_docker(app, token, source=args.image, tag=args.tag)
+    print(f"pushed {pushed} in {time.monotonic() - started:.0f} s; FlyBackend(app={app!r}) starts from it")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .backends import BACKENDS
 
@@ -431,6 +450,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("trace", help="the trace file (a .zip from sandbox.trace.stop)")
     export.add_argument("-o", "--output", help="the HTML file (default: the trace's name, .html)")
     export.set_defaults(func=cmd_trace_export)
+    fly = commands.add_parser("fly", help="Fly Machines: put the deskbox image in an app's registry")
+    fly_commands = fly.add_subparsers(dest="fly_command", required=True)
+    push = fly_commands.add_parser(
+        "push", help="push the image to registry.fly.io/APP:deskbox with FLY_API_TOKEN (progress printed)"
+    )
+    push.add_argument("--app", default=None, help="the Fly app (env FLY_APP)")
+    push.add_argument("--image", default="deskbox/desktop:latest", help="the local image to push")
+    push.add_argument("--tag", default="deskbox", help="the tag in the app's registry")
+    push.add_argument("--flyctl", action="store_true", help="build and push with flyctl instead of Docker")
+    push.add_argument("--repo", default=".", help="the deskbox checkout flyctl builds from")
+    push.set_defaults(func=cmd_fly_push)
     for sdk_command in (up, ls, rm, logs, shot, exec_, viewer, mcp):
         sdk_command.add_argument(
             "--backend",

@@ -22,6 +22,7 @@ BACKENDS: dict[str, str] = {
     "docker": "deskbox.backends.docker:DockerBackend",
     "e2b": "deskbox.backends.e2b:E2BBackend",
     "modal": "deskbox.backends.modal:ModalBackend",
+    "fly": "deskbox.backends.fly:FlyBackend",
 }
 """Every backend by name: where its class lives (imported on first use)."""
 

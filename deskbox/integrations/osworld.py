@@ -14,6 +14,7 @@ answers without its token, so the client is given a forwarder instead: an addres
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar
@@ -68,9 +69,17 @@ class _Handler(BaseHTTPRequestHandler):
 class GuestForwarder:
     """An OSWorld guest address (``host``, ``port``) that reaches one deskbox sandbox."""
 
-    def __init__(self, url: str, token: str, *, port: int = 0, timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        port: int = 0,
+        timeout: float = 600.0,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self._timeout = timeout
-        self.client = self._client_for(url, token)
+        self.client = self._client_for(url, token, headers)
         handler = type("Handler", (_Handler,), {"forwarder": self})
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -87,24 +96,26 @@ class GuestForwarder:
         )
         self._thread.start()
 
-    def _client_for(self, url: str, token: str) -> httpx.Client:
+    def _client_for(self, url: str, token: str, headers: Mapping[str, str] | None = None) -> httpx.Client:
         return httpx.Client(
             base_url=url.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+            # The sandbox's routing headers too (Fly's instance header: one host, many machines).
+            headers={**(headers or {}), "Authorization": f"Bearer {token}"},
             timeout=self._timeout,
             verify=tls_for(url),
         )
 
-    def retarget(self, url: str, token: str) -> None:
+    def retarget(self, url: str, token: str, headers: Mapping[str, str] | None = None) -> None:
         """Reach another sandbox (or the same one at a new URL, after a reset) from the
         same address, so OSWorld's client keeps the address it was given."""
-        previous, self.client = self.client, self._client_for(url, token)
+        previous, self.client = self.client, self._client_for(url, token, headers)
         previous.close()
 
     @classmethod
     def for_sandbox(cls, sandbox: Any, *, port: int = 0) -> GuestForwarder:
-        """The forwarder for a Sandbox or AsyncSandbox (its URL and token)."""
-        return cls(sandbox.info.url, sandbox.info.token, port=port)
+        """The forwarder for a Sandbox or AsyncSandbox (its URL, token and routing headers)."""
+        info = sandbox.info
+        return cls(info.url, info.token, port=port, headers=info.headers)
 
     @property
     def address(self) -> str:

@@ -105,7 +105,9 @@ class DeskboxProvider:
         """Back to the sandbox's first state (files, processes, screen), in place."""
         sandbox, forwarder = self._sandbox(path_to_vm)
         sandbox.reset()
-        forwarder.retarget(sandbox.info.url, sandbox.info.token)  # a reset sandbox has a new URL
+        forwarder.retarget(
+            sandbox.info.url, sandbox.info.token, sandbox.info.headers
+        )  # a reset sandbox has a new URL
         return path_to_vm
 
     def stop_emulator(self, path_to_vm: str, *args: Any, **kwargs: Any) -> None:

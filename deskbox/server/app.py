@@ -19,6 +19,7 @@ from ..models import ErrorBody
 from ..trace.model import TraceStartRequest
 from .auth import TokenStore, require_token
 from .errors import install_error_handlers
+from .instance_routing import InstanceRouting
 from .limits import RequestLimits
 from .routes import (
     accessibility,
@@ -164,6 +165,8 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
     app.add_middleware(TraceRecorder, tokens=tokens)
     # Outermost: nothing reads a body before the token and the size are checked.
     app.add_middleware(RequestLimits, tokens=tokens)
+    # Before even that: a request for another machine behind the same hostname goes there.
+    app.add_middleware(InstanceRouting, machine_id=settings.fly_machine_id)
     # Open: health probes. Own checks: the viewer (ticket/cookie), the sockets, docs.
     open_routers = (
         info.health_router,

@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     cdp_url: str | None = None
     """Chromium's DevTools HTTP URL, e.g. http://127.0.0.1:9222; no /cdp when unset."""
     novnc_dir: Path | None = Field(default_factory=lambda: _find_novnc())
+    fly_machine_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("FLY_MACHINE_ID", "DESKBOX_FLY_MACHINE_ID")
+    )
+    """The Fly machine this server runs on (Fly sets FLY_MACHINE_ID): requests naming
+    another machine are replayed there (see instance_routing)."""
     trace: bool = False
     """Trace every request from the start (DESKBOX_TRACE=1), as ``POST /trace/start`` does."""
 

@@ -201,9 +201,43 @@ def modal_cloud(foreign_sandboxes: list[str]) -> Iterator[Any]:
     cloud = ModalCloud(labels=RUN_LABELS)
     yield cloud
     cloud.close()
+    assert standin_containers("modal") == [], "the Modal stand-in left containers behind"
+
+
+def standin_containers(kind: str) -> list[str]:
+    """This run's containers made by a cloud stand-in (``modal``, ``fly``)."""
     filters = [arg for key, value in RUN_LABELS.items() for arg in ("--filter", f"label={key}={value}")]
-    left = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=deskbox.standin=modal", *filters],
+    return subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=deskbox.standin={kind}", *filters],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
-    assert left == [], "the Modal stand-in left containers behind"
+
+
+FLY_APP = "deskbox-tests"
+
+
+@pytest.fixture(scope="session")
+def fly_machines(foreign_sandboxes: list[str]) -> Iterator[Any]:
+    """The Fly stand-in for this run: its API and its proxy on 127.0.0.1, machines that are
+    containers of the image (tagged for the app's registry as ``deskbox fly push`` tags it),
+    all removed at the end with that tag."""
+    import docker
+
+    from deskbox.backends.fly_push import tag_for_fly
+    from harness.fly_machines import FlyMachines
+
+    client = docker.from_env()
+    image = tag_for_fly(client, FLY_APP)
+    try:
+        with FlyMachines(apps=(FLY_APP,), labels=RUN_LABELS) as fly:
+            yield fly
+    finally:
+        client.images.remove(image)  # the tag only: the image keeps its own name
+        client.close()
+    assert standin_containers("fly") == [], "the Fly stand-in left machines behind"
+
+
+def fly_backend(fly: Any, **options: Any) -> Any:
+    from deskbox.backends.fly import FlyBackend
+
+    return FlyBackend(app=FLY_APP, token=fly.token, api_url=fly.api_url, public_url=fly.proxy_url, **options)

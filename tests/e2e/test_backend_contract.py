@@ -1,5 +1,5 @@
 """One contract, every backend: local processes, Docker, E2B in both modes (the deskbox
-template and E2B's stock desktop) and Modal, through the stand-ins, and against the real
+template and E2B's stock desktop), Modal and Fly Machines, through the stand-ins, and against the real
 clouds as well when their credentials are set.
 
 Every test here runs unchanged on each backend, through the same AsyncSandbox methods: a
@@ -27,7 +27,7 @@ from deskbox.backends import Backend, get_backend
 from deskbox.backends.e2b import E2BBackend
 from deskbox.backends.modal import ModalBackend, credentials_in_environment
 from harness import e2b_cloud, e2b_desktop
-from tests.e2e.conftest import docker_backend
+from tests.e2e.conftest import docker_backend, fly_backend
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,17 @@ LIVE_MODAL = pytest.param(
         reason="MODAL_TOKEN_ID and MODAL_TOKEN_SECRET are not set: the live Modal run is skipped",
     ),
 )
-BACKENDS = ["local", "docker", "e2b", "e2b-stock", "modal", LIVE_E2B, LIVE_E2B_STOCK, LIVE_MODAL]
+LIVE_FLY = pytest.param(
+    "fly-live",
+    marks=pytest.mark.skipif(
+        not (os.environ.get("FLY_API_TOKEN") and os.environ.get("FLY_APP")),
+        reason="FLY_API_TOKEN and FLY_APP are not set: the live Fly run is skipped",
+    ),
+)
+BACKENDS = [
+    "local", "docker", "e2b", "e2b-stock", "modal", "fly",
+    LIVE_E2B, LIVE_E2B_STOCK, LIVE_MODAL, LIVE_FLY,
+]  # fmt: skip
 
 
 def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
@@ -73,6 +83,10 @@ def make_backend(name: str, request: pytest.FixtureRequest) -> Backend:
         return ModalBackend(sdk=cloud, token_id=cloud.TOKEN_ID, token_secret=cloud.TOKEN_SECRET)
     if name == "modal-live":  # the real Modal, building the image from this checkout
         return get_backend("modal", app=os.environ.get("DESKBOX_MODAL_APP", "deskbox-tests"))
+    if name == "fly":  # the stand-in: Fly's API and proxy on 127.0.0.1, machines as containers
+        return fly_backend(request.getfixturevalue("fly_machines"))
+    if name == "fly-live":  # the real Fly, from the image `deskbox fly push` put in FLY_APP's registry
+        return get_backend("fly")
     return get_backend(name)
 
 

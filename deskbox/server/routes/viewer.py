@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel
 
 from ...errors import AuthenticationError, NotFoundError
+from ..instance_routing import INSTANCE_COOKIE, INSTANCE_PARAM
 from ..viewer_auth import COOKIE, SESSION_SECONDS, TICKET_SECONDS, Mode, ViewerAuth
 from ..wsproxy import bridge
 from .trace import live_url
@@ -71,6 +72,9 @@ async def create_ticket(request: Request, body: TicketRequest | None = None) -> 
     ticket = _auth(request).issue_ticket("view" if view_only else "full")
     page = body.page if body is not None else "desktop"
     query = {"ticket": ticket, **({"page": page} if page != "desktop" else {})}
+    machine: str | None = request.app.state.settings.fly_machine_id
+    if machine is not None:  # one hostname, many machines: the link names this one
+        query[INSTANCE_PARAM] = machine
     url = f"{str(request.base_url).rstrip('/')}/viewer?{urlencode(query)}"
     return Ticket(url=url, expires_in=TICKET_SECONDS, view_only=view_only)
 
@@ -103,6 +107,9 @@ async def open_viewer(
         httponly=True,
         samesite="strict",
     )
+    machine: str | None = request.app.state.settings.fly_machine_id
+    if machine is not None:  # the page's own requests, and its websocket, come back here
+        response.set_cookie(INSTANCE_COOKIE, machine, max_age=SESSION_SECONDS, path="/", samesite="strict")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
