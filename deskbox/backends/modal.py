@@ -14,8 +14,9 @@ within that lifetime (``max_lifetime``, 24 h by default) and refuses past it.
 
 Snapshots are ``snapshot_filesystem``: the sandbox's files as a Modal image that a later
 ``create(snapshot=name)`` starts from. Memory is not kept (Modal's memory snapshots are
-for Functions); a sandbox from a snapshot starts its desktop afresh. Names are kept in a
-Modal Dict (``deskbox-snapshots``).
+for Functions; its sandbox pause and memory snapshot are experimental calls deskbox does
+not use); a sandbox from a snapshot starts its desktop afresh. Names are kept in a Modal
+Dict (``deskbox-snapshots``).
 """
 
 from __future__ import annotations

@@ -110,6 +110,8 @@ class _Run:
     note: int | None = None
     frame_version: int = -1
     last_frame: int | None = None
+    last_pixels: bytes | bytearray = b""
+    """The last frame's raw pixels, to keep no picture twice."""
     storing: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     after: asyncio.Task[None] | None = None
     stopped: bool = False
@@ -346,6 +348,11 @@ class Tracer:
                 log.warning("trace: no picture of the screen: %s", exc)
                 return run.last_frame
             run.frame_version = version
+            if run.last_frame is not None and grabbed.bgra == run.last_pixels:
+                # Reported as a change, and the same pixels: drawn over with what was there
+                # (a caret blinking back), or one notification counted twice.
+                return run.last_frame
+            run.last_pixels = grabbed.bgra
             seq = run.next_seq()
             run.last_frame = seq
             task = asyncio.get_running_loop().create_task(self._store(run, seq, time.time(), grabbed))
