@@ -9,6 +9,7 @@ its first start. A backend moves that deadline by writing the file, and reads it
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,16 +19,27 @@ from ..errors import BackendError
 from ._base import SandboxInfo
 
 RUNTIME_DIR = "/var/lib/deskbox"
+"""The image's runtime folder (DESKBOX_RUNTIME_DIR): status, logs, the deadline."""
 DEADLINE_FILE = f"{RUNTIME_DIR}/deadline"
+PAUSED = "paused"
+"""Written into the deadline file, with the seconds left, while the sandbox is paused
+(the sandbox's deadline watcher, sandbox/runner.py, reads it as no deadline)."""
 
 
 class SandboxFiles:
-    """Small files of sandboxes, read and written through each one's server."""
+    """Small files of sandboxes, read and written through each one's server.
 
-    def __init__(self) -> None:
+    ``client`` gives the backend's own HTTP client (kept and closed by the backend);
+    without it, one is made on first use and closed by ``aclose``.
+    """
+
+    def __init__(self, client: Callable[[], httpx.AsyncClient] | None = None) -> None:
+        self._given = client
         self._http: httpx.AsyncClient | None = None
 
     def _client(self, url: str) -> httpx.AsyncClient:
+        if self._given is not None:
+            return self._given()
         if self._http is None:
             self._http = httpx.AsyncClient(trust_env=False, timeout=20, verify=tls_for(url))
         return self._http
@@ -53,7 +65,7 @@ class SandboxFiles:
             return ""
         if response.status_code != 200:
             raise BackendError(f"cannot read {path} in {info.sandbox_id}: {response.text[:200]}")
-        return str(response.json()["content"])
+        return str(response.json()["content"]).strip()
 
     async def write(self, info: SandboxInfo, path: str, content: str) -> None:
         response = await self.request(info, "POST", "/files/write", json={"path": path, "content": content})
@@ -67,11 +79,29 @@ class SandboxFiles:
         return deadline
 
     async def deadline(self, info: SandboxInfo) -> float | None:
-        text = (await self.read(info, DEADLINE_FILE)).strip()
+        text = await self.read(info, DEADLINE_FILE)
         try:
             return float(text) if text else None
         except ValueError:
             return None
+
+    async def freeze_deadline(self, info: SandboxInfo) -> str:
+        """Stop the deadline's clock before a pause: the seconds left go into the file.
+        Returns what the file held, to put back if the pause does not happen."""
+        held = await self.read(info, DEADLINE_FILE)
+        if not held.startswith(PAUSED):  # else a pause that did not finish froze it already
+            left = "none" if not held else f"{max(0.0, float(held) - time.time()):.3f}"
+            await self.write(info, DEADLINE_FILE, f"{PAUSED} {left}")
+        return held
+
+    async def thaw_deadline(self, info: SandboxInfo) -> bool:
+        """After a resume: the deadline is the time left when paused, from now. False when
+        the clock was not stopped (nothing to do)."""
+        frozen = (await self.read(info, DEADLINE_FILE)).split()
+        if not frozen or frozen[0] != PAUSED:
+            return False
+        await self.set_deadline(info, 0.0 if frozen[-1] == "none" else float(frozen[-1]))
+        return True
 
     async def logs(self, info: SandboxInfo) -> str:
         """Every component's log (``<runtime>/<component>.log``), each under its name."""
@@ -82,5 +112,5 @@ class SandboxFiles:
         parts = []
         for name in names:
             text = await self.read(info, f"{RUNTIME_DIR}/{name}")
-            parts.append(f"==> {name} <==\n{text.rstrip()}\n")
+            parts.append(f"==> {name} <==\n{text}\n")
         return "\n".join(parts)

@@ -58,6 +58,7 @@ from ._docker_support import (
     translated,
 )
 from ._health import take_first_requests, wait_healthy
+from ._remote import DEADLINE_FILE, PAUSED, SandboxFiles
 
 IMAGE = "deskbox/desktop:latest"
 LABEL = "deskbox.sandbox"
@@ -67,12 +68,6 @@ outside, and the host's published ports, but never another sandbox."""
 COMPOSE_LABELS = ("com.docker.compose.project", "com.docker.compose.service", "com.docker.compose.version")
 """An image built by `docker compose build` carries compose's labels, and containers
 inherit them: blanked, so `docker compose down` in a checkout never takes SDK sandboxes."""
-RUNTIME_DIR = "/var/lib/deskbox"
-"""The image's runtime folder (DESKBOX_RUNTIME_DIR): status, logs, the deadline."""
-DEADLINE_FILE = f"{RUNTIME_DIR}/deadline"
-PAUSED = "paused"
-"""Written into the deadline file, with the seconds left, while the sandbox is paused
-(the sandbox's deadline watcher reads it as no deadline)."""
 TMP_SIZE = "1g"
 """/tmp is a tmpfs of this size: what an agent writes there is bounded (and counted in the
 sandbox's memory), and filling it leaves the sandbox's own state untouched."""
@@ -121,6 +116,7 @@ class DockerBackend:
         self._client: Any = None
         self._image_ready = False
         self._http: httpx.AsyncClient | None = None
+        self._files = SandboxFiles(client=self._client_for_http)
         self._tasks: set[asyncio.Task[None]] = set()
         self._network_ready = False
         self._engine_info: dict[str, Any] | None = None
@@ -149,7 +145,7 @@ class DockerBackend:
         claimed = await self._claim(origin, spec)
         if claimed is not None:
             claimed_info, _ = claimed
-            await self._set_deadline(claimed_info, spec.timeout)
+            await self._files.set_deadline(claimed_info, spec.timeout)
             return claimed_info
         await self.reap()
         info = await self._started(spec, origin, None)  # its deadline given at creation
@@ -219,14 +215,11 @@ class DockerBackend:
             # Through the sandbox's own server, not `docker exec`: an exec'd process still
             # exiting can keep the freezer from finishing.
             info = self._info_of(container)
-            deadline = await self._read(info, DEADLINE_FILE)
-            if not deadline.startswith(PAUSED):  # else a pause that did not finish froze it
-                left = "none" if not deadline else f"{max(0.0, float(deadline) - time.time()):.3f}"
-                await self._write(info, DEADLINE_FILE, f"{PAUSED} {left}")
+            deadline = await self._files.freeze_deadline(info)
             try:
                 await blocking(freeze, container)
             except BaseException:
-                await self._write(info, DEADLINE_FILE, deadline)
+                await self._files.write(info, DEADLINE_FILE, deadline)
                 raise
 
     async def resume(self, sandbox_id: str) -> SandboxInfo:
@@ -239,11 +232,7 @@ class DockerBackend:
                 raise BackendError(f"cannot resume sandbox {sandbox_id}: it is {container.status}")
             await blocking(container.reload)
             info = self._info_of(container)
-            frozen = await self._read(info, DEADLINE_FILE)
-            if frozen.startswith(PAUSED):
-                left = frozen.split()[-1]
-                deadline = "" if left == "none" else str(time.time() + float(left))
-                await self._write(info, DEADLINE_FILE, deadline)
+            await self._files.thaw_deadline(info)
         await wait_healthy(info.url, READY_TIMEOUT, client=self._client_for_http())
         return info
 
@@ -268,13 +257,13 @@ class DockerBackend:
         seconds after it is resumed (it thaws for the write, and freezes again)."""
         container = await blocking(self._get, sandbox_id)
         if container.status != "paused":
-            await self._set_deadline(self._info_of(container), timeout)
+            await self._files.set_deadline(self._info_of(container), timeout)
             return
         with translated(f"set the timeout of paused sandbox {sandbox_id}"):
             await blocking(container.unpause)
             try:
                 left = f"{timeout:.3f}" if timeout else "none"
-                await self._write(self._info_of(container), DEADLINE_FILE, f"{PAUSED} {left}")
+                await self._files.write(self._info_of(container), DEADLINE_FILE, f"{PAUSED} {left}")
             finally:
                 await blocking(freeze, container)
 
@@ -323,14 +312,14 @@ class DockerBackend:
         info = self._info_of(container)
         tabs = await self._open_tabs(info)
         if tabs:
-            await self._write(info, RESTORE_TABS, "\n".join(tabs) + "\n")
+            await self._files.write(info, RESTORE_TABS, "\n".join(tabs) + "\n")
         try:
             snap = await blocking(
                 snapshots.commit, self.client, container, name, scope=self.labels, ephemeral=ephemeral
             )
         finally:
             if tabs:
-                await self._request(info, "DELETE", "/files", params={"path": RESTORE_TABS})
+                await self._files.request(info, "DELETE", "/files", params={"path": RESTORE_TABS})
         took = time.monotonic() - started
         progress(f"snapshot {name}: {snap.size_bytes / 1e6:.0f} MB in {took:.1f} s")
         return snap
@@ -420,7 +409,7 @@ class DockerBackend:
                     await blocking(used.rename, sandbox_id)
             if claimed is not None:
                 info = claimed[0]
-                await self._set_deadline(info, left)
+                await self._files.set_deadline(info, left)
             else:
                 # Started fresh: the used one keeps its name until the new one is ready, frozen
                 # meanwhile, since whatever it still runs would take CPU from the start.
@@ -473,7 +462,7 @@ class DockerBackend:
 
     async def _time_left(self, info: SandboxInfo) -> float:
         """Seconds until the sandbox's deadline; 0 for none."""
-        text = await self._read(info, DEADLINE_FILE)
+        text = await self._files.read(info, DEADLINE_FILE)
         if text.startswith(PAUSED):
             left = text.split()[-1]
             return 0.0 if left == "none" else float(left)
@@ -736,29 +725,3 @@ class DockerBackend:
                 verify=tls_for("http://127.0.0.1"),  # its sandboxes are all on loopback
             )
         return self._http
-
-    async def _set_deadline(self, info: SandboxInfo, timeout: float) -> None:
-        await self._write(info, DEADLINE_FILE, str(time.time() + timeout) if timeout else "")
-
-    async def _request(self, info: SandboxInfo, method: str, path: str, **options: Any) -> httpx.Response:
-        """A request to the sandbox's own server, for the backend's small files."""
-        try:
-            return await self._client_for_http().request(
-                method, f"{info.url}{path}", headers={"Authorization": f"Bearer {info.token}"}, **options
-            )
-        except httpx.HTTPError as exc:
-            raise BackendError(f"cannot reach sandbox {info.sandbox_id}: {exc}") from exc
-
-    async def _read(self, info: SandboxInfo, path: str) -> str:
-        """A small text file of the sandbox; empty when absent."""
-        response = await self._request(info, "GET", "/files/read", params={"path": path})
-        if response.status_code == 404:
-            return ""
-        if response.status_code != 200:
-            raise BackendError(f"cannot read {path} in {info.sandbox_id}: {response.text[:200]}")
-        return str(response.json()["content"]).strip()
-
-    async def _write(self, info: SandboxInfo, path: str, content: str) -> None:
-        response = await self._request(info, "POST", "/files/write", json={"path": path, "content": content})
-        if response.status_code != 200:
-            raise BackendError(f"cannot write {path} in {info.sandbox_id}: {response.text[:200]}")

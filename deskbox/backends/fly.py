@@ -55,7 +55,6 @@ INSTANCE_HEADER = "fly-force-instance-id"
 READY_TIMEOUT = 180.0
 RETRIES = 6
 """Tries of a request Fly answered 429 (too many) before giving up."""
-PAUSED = "paused"
 
 
 def authorization(token: str) -> str:
@@ -212,12 +211,14 @@ class FlyBackend:
     async def pause(self, sandbox_id: str) -> None:
         """Suspend the machine (its memory kept); the deadline's clock stops with it."""
         info = await self.connect(sandbox_id)
-        deadline = await self._files.deadline(info)
-        left = f"{max(1.0, deadline - time.time()):.3f}" if deadline else "none"
-        await self._files.write(info, DEADLINE_FILE, f"{PAUSED} {left}")
-        await self._call(
-            "POST", self._path(sandbox_id, "suspend"), f"suspend machine {sandbox_id}", sandbox_id
-        )
+        held = await self._files.freeze_deadline(info)
+        try:
+            await self._call(
+                "POST", self._path(sandbox_id, "suspend"), f"suspend machine {sandbox_id}", sandbox_id
+            )
+        except BaseException:
+            await self._files.write(info, DEADLINE_FILE, held)
+            raise
         await self._wait_state(sandbox_id, "suspended")
 
     async def resume(self, sandbox_id: str) -> SandboxInfo:
@@ -229,10 +230,8 @@ class FlyBackend:
             await self._wait_state(sandbox_id, "started")
         info = self._info(await self._machine(sandbox_id))
         await self._wait_serving(info)
-        frozen = (await self._files.read(info, DEADLINE_FILE)).split()
-        if frozen and frozen[0] == PAUSED:
-            timeout = 0.0 if frozen[-1] == "none" else float(frozen[-1])
-            deadline = await self._files.set_deadline(info, timeout)
+        if await self._files.thaw_deadline(info):
+            deadline = await self._files.deadline(info)
             await self._set_metadata(sandbox_id, "deskbox_deadline", f"{deadline or 0:.0f}")
         return self._info(await self._machine(sandbox_id))
 

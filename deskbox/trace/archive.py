@@ -226,7 +226,7 @@ class TraceFile:
         return TraceEvents(
             meta=self.meta,
             events=list(self.events),
-            last=max((event.seq for event in self.events), default=0),
+            last=len(self.events),
             tracing=False,
         )
 

@@ -143,6 +143,6 @@ class TraceEvents(BaseModel):
     meta: TraceMeta | None = None
     events: list[TraceEvent] = Field(default_factory=list)
     last: int = 0
-    """The highest ``seq`` included: ask again with ``after=last`` for what follows."""
+    """How many events there are so far: ask again with ``after=last`` for what follows."""
     tracing: bool = False
     """True while the trace is still being written (more will come)."""
