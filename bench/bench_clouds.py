@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
     client = docker.from_env()
-    tagged = tag_for_fly(client, APP)
+    tagged, made = tag_for_fly(client, APP)
     modal = ModalCloud(labels=LABELS)
     try:
         with FlyMachines(apps=(APP,), labels=LABELS) as fly:
@@ -83,7 +83,8 @@ def main() -> None:
             found = asyncio.run(measure(makers, runs))
     finally:
         modal.close()
-        client.images.remove(tagged)
+        if made:
+            client.images.remove(tagged)
         client.close()
     say(f"create until the first action is answered, 1280x800, n={runs} each, alternating")
     say()

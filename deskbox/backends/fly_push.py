@@ -27,16 +27,23 @@ def reference(app: str, tag: str = TAG) -> str:
     return f"{REGISTRY}/{app}:{tag}"
 
 
-def tag_for_fly(client: Any, app: str, source: str = LOCAL_IMAGE, tag: str = TAG) -> str:
-    """Tag the local image for the app's registry; the reference it now has."""
+def tag_for_fly(client: Any, app: str, source: str = LOCAL_IMAGE, tag: str = TAG) -> tuple[str, bool]:
+    """Tag the local image for the app's registry: the reference it now has, and whether
+    that tag is new (False when it was there already, pointing anywhere)."""
     import docker
 
     try:
         image = client.images.get(source)
     except docker.errors.ImageNotFound:
         raise BackendError(f"no image {source} here: build it first with `docker compose build`") from None
+    target = reference(app, tag)
+    try:
+        client.images.get(target)
+        existed = True
+    except docker.errors.ImageNotFound:
+        existed = False
     image.tag(f"{REGISTRY}/{app}", tag=tag)
-    return reference(app, tag)
+    return target, not existed
 
 
 def push_with_docker(
@@ -49,7 +56,7 @@ def push_with_docker(
     except docker.errors.DockerException as exc:
         raise BackendError(f"no Docker engine to push from ({exc}); try --flyctl") from exc
     try:
-        target = tag_for_fly(client, app, source, tag)
+        target, _ = tag_for_fly(client, app, source, tag)
         say(f"pushing {source} as {target}")
         # The registry takes any user name with the Fly token as the password.
         auth = {"username": "x", "password": token.removeprefix("FlyV1 ")}

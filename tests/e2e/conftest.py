@@ -227,12 +227,13 @@ def fly_machines(foreign_sandboxes: list[str]) -> Iterator[Any]:
     from harness.fly_machines import FlyMachines
 
     client = docker.from_env()
-    image = tag_for_fly(client, FLY_APP)
+    image, made = tag_for_fly(client, FLY_APP)
     try:
         with FlyMachines(apps=(FLY_APP,), labels=RUN_LABELS) as fly:
             yield fly
     finally:
-        client.images.remove(image)  # the tag only: the image keeps its own name
+        if made:  # the tag only, and only if this run made it: the image keeps its own name
+            client.images.remove(image)
         client.close()
     assert standin_containers("fly") == [], "the Fly stand-in left machines behind"
 
