@@ -5,26 +5,27 @@ frames to find out would cost a grab and a 4 MB comparison per step; DAMAGE has 
 X server tell us instead, so asking "did anything change since then?" costs nothing.
 The watcher holds its own X connection (python-xlib connections are not shared across
 threads) and blocks on it; each notification bumps a counter and re-arms the report.
+
+A notification can be on its way when the question is asked: the X server has drawn, but
+the event sits in a socket buffer or in the watcher's hands. So asking sends a fence: a
+property change on a window of the watcher's, from a second connection. The X server
+delivers events to a connection in the order it did the work, so once the watcher has
+seen the fence it has seen every drawing done before the question.
 """
 
 from __future__ import annotations
 
 import contextlib
-import select
 import threading
 import time
 
+from Xlib import X, Xatom
 from Xlib import display as xdisplay
 from Xlib import error as xerror
 from Xlib.ext import damage
 
-
-def _readable(connection: xdisplay.Display) -> bool:
-    try:
-        ready, _, _ = select.select([connection.fileno()], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(ready)
+FENCE_TIMEOUT = 2.0
+"""Seconds to wait for the watcher to see a fence; past it, the screen counts as changed."""
 
 
 class ScreenChanges:
@@ -41,6 +42,13 @@ class ScreenChanges:
         self._connection: xdisplay.Display | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._asker: xdisplay.Display | None = None
+        self._fence_window = 0
+        self._fence_atom = 0
+        self._fences_sent = 0
+        self._fences_seen = 0
+        self._fence_seen = threading.Condition()
+        self._asking = threading.Lock()
 
     @property
     def watching(self) -> bool:
@@ -58,9 +66,22 @@ class ScreenChanges:
             if not connection.has_extension("DAMAGE"):
                 connection.close()
                 return False
+            try:
+                asker = xdisplay.Display(self._display_name)
+            except (xerror.DisplayError, OSError):
+                connection.close()
+                return False
             connection.damage_query_version()
-            region = connection.screen().root.damage_create(damage.DamageReportNonEmpty)
+            root = connection.screen().root
+            region = root.damage_create(damage.DamageReportNonEmpty)
+            fence = root.create_window(
+                -1, -1, 1, 1, 0, 0, X.InputOnly, X.CopyFromParent, event_mask=X.PropertyChangeMask
+            )
+            self._fence_atom = connection.intern_atom("_DESKBOX_DAMAGE_FENCE")
             connection.sync()
+            self._fence_window = fence.id
+            self._fences_sent = self._fences_seen = 0
+            self._asker = asker
             self._connection = connection
             self._thread = threading.Thread(
                 target=self._watch, args=(connection, region), name="deskbox-damage", daemon=True
@@ -72,6 +93,10 @@ class ScreenChanges:
         with self._lock:
             connection, self._connection = self._connection, None
             thread, self._thread = self._thread, None
+            asker, self._asker = self._asker, None
+        if asker is not None:
+            with self._asking, contextlib.suppress(Exception):
+                asker.close()
         if connection is not None:
             with contextlib.suppress(Exception):
                 # Shutting the socket down wakes the thread out of its blocking read.
@@ -82,17 +107,36 @@ class ScreenChanges:
             thread.join(timeout=2)
 
     def version(self) -> int:
-        """Grows with every change; equal answers mean nothing was drawn in between."""
-        connection = self._connection
-        if not self.watching or connection is None:
-            self._version += 1  # no watcher: assume a change
-            self._changed_at = time.monotonic()
-        elif _readable(connection):
-            # A notification the X server has sent and the watcher thread has not read yet
-            # (it waits for the GIL): a change all the same.
-            self._version += 1
+        """Grows with every change; equal answers mean nothing was drawn in between.
+
+        Blocks for one X round trip (the fence), so call it off the event loop.
+        """
+        if not self.watching or not self._fence():
+            self._version += 1  # no watcher, or it did not answer: assume a change
             self._changed_at = time.monotonic()
         return self._version
+
+    def _fence(self) -> bool:
+        """Wait until the watcher has read every notification sent before now."""
+        with self._asking:
+            asker = self._asker
+            if asker is None:
+                return False
+            try:
+                window = asker.create_resource_object("window", self._fence_window)
+                window.change_property(self._fence_atom, Xatom.INTEGER, 32, [self._fences_sent])
+                asker.flush()
+            except Exception:
+                return False
+            self._fences_sent += 1
+            wanted = self._fences_sent
+            with self._fence_seen:
+                return (
+                    self._fence_seen.wait_for(
+                        lambda: self._fences_seen >= wanted or not self.watching, FENCE_TIMEOUT
+                    )
+                    and self._fences_seen >= wanted
+                )
 
     def quiet_for(self) -> float:
         """Seconds since the screen last changed."""
@@ -103,7 +147,12 @@ class ScreenChanges:
     def _watch(self, connection: xdisplay.Display, region: int) -> None:
         try:
             while True:
-                connection.next_event()  # only DamageNotify is selected on this connection
+                event = connection.next_event()
+                if event.type == X.PropertyNotify:
+                    with self._fence_seen:
+                        self._fences_seen += 1
+                        self._fence_seen.notify_all()
+                    continue
                 self._version += 1
                 self._changed_at = time.monotonic()
                 # NonEmpty reports once until the damage is taken away: take it, so the
@@ -112,3 +161,6 @@ class ScreenChanges:
                 connection.flush()
         except Exception:  # the connection closed (stop) or the X server went away
             return
+        finally:
+            with self._fence_seen:  # whoever waits on a fence stops waiting
+                self._fence_seen.notify_all()

@@ -339,7 +339,7 @@ class Tracer:
     async def _capture(self, run: _Run) -> int | None:
         """The frame showing the screen now: the last one if nothing changed since."""
         async with self._capturing:
-            version = self.desktop.changes.version()
+            version = await asyncio.to_thread(self.desktop.changes.version)
             if version == run.frame_version:
                 return run.last_frame
             try:

@@ -22,6 +22,7 @@ from deskbox import errors
 from deskbox.client import AsyncSandbox
 from deskbox.client._action_socket import ActionSocketTransport
 from deskbox.desktop import Desktop
+from deskbox.desktop.changes import ScreenChanges
 from deskbox.server import Settings, create_app
 from deskbox.trace import TraceFile
 from harness.desktop_session import DesktopSession
@@ -70,6 +71,7 @@ class Square:
 
     def close(self) -> None:
         self.window.destroy()
+        self._conn.sync()  # gone from the screen when this returns
         self._conn.close()
 
 
@@ -132,6 +134,25 @@ async def test_every_request_is_a_step_over_http_and_the_socket(
         assert failed.error is not None and "x" in failed.error
         first = trace.frame(steps[0].before or 0)
         assert first is not None and Image.open(io.BytesIO(first)).size == (512, 320)
+
+
+def test_a_change_is_seen_as_soon_as_the_x_server_made_it(screen: str) -> None:
+    """The notification of a drawing may still be in flight when the question comes; the
+    fence makes the answer wait for it, every time."""
+    changes = ScreenChanges(screen)
+    assert changes.start()
+    try:
+        for i in range(40):
+            before = changes.version()
+            square = Square(screen, 10 + i, 10, 30, (0, 0, 255))
+            shown = changes.version()
+            square.close()
+            gone = changes.version()
+            assert before < shown < gone, (i, before, shown, gone)
+        assert changes.version() == changes.version()  # nothing drawn: the same answer
+    finally:
+        changes.stop()
+    assert not changes.watching and changes.version() != changes.version()
 
 
 async def test_pictures_are_taken_only_when_the_screen_changed(
