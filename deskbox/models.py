@@ -131,6 +131,8 @@ class FileInfo(BaseModel):
     mode: str
     modified: float
     symlink_target: str | None = None
+    owner: str | None = None
+    group: str | None = None
 
 
 class WriteFileRequest(_Request):
@@ -173,6 +175,15 @@ class LaunchRequest(_Request):
 
 class Launched(BaseModel):
     pid: int
+
+
+class Opened(BaseModel):
+    via: Literal["browser", "application"]
+    """A new tab of the desktop's browser, or the file's default application."""
+    pid: int | None = None
+    """The opener's process, for an application."""
+    url: str | None = None
+    """The page shown, for the browser."""
 
 
 class Window(BaseModel):

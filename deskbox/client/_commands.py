@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
@@ -33,7 +34,7 @@ class CommandResult:
         return self.stderr if self.exit_code != 0 else None
 
 
-def _check(result: CommandResult, cmd: str | list[str], check: bool) -> CommandResult:
+def _check(result: CommandResult, cmd: str | builtins.list[str], check: bool) -> CommandResult:
     if result.timed_out:
         raise errors.TimeoutError(f"command timed out and was killed: {cmd!r}")
     if check and result.exit_code != 0:
@@ -48,9 +49,11 @@ class AsyncCommandHandle:
     id: str
     """The server's id for the process."""
     pid: int
-    cmd: str | list[str]
+    cmd: str | builtins.list[str]
 
-    def __init__(self, connection: Connection, process_id: str, pid: int, cmd: str | list[str]) -> None:
+    def __init__(
+        self, connection: Connection, process_id: str, pid: int, cmd: str | builtins.list[str]
+    ) -> None:
         self._connection = connection
         self.id = process_id
         self.pid = pid
@@ -129,9 +132,41 @@ class AsyncCommands:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
+    @checked
+    async def list(self) -> builtins.list[ProcessInfo]:
+        """The background commands the sandbox's server started, running or ended."""
+        processes = await self._connection.json("GET", "/processes")
+        return [ProcessInfo.model_validate(process) for process in processes]
+
+    async def _by_pid(self, pid: int) -> ProcessInfo:
+        for process in await self.list():
+            if process.pid == pid:
+                return process
+        raise errors.NotFoundError(f"no background command with pid {pid}")
+
+    @checked
+    async def connect(self, pid: int) -> AsyncCommandHandle:
+        """A handle on a background command started earlier, from any client."""
+        process = await self._by_pid(pid)
+        return AsyncCommandHandle(self._connection, process.id, process.pid, process.command)
+
+    @checked
+    async def kill(self, pid: int) -> bool:
+        """Kill a background command's process group; False if it had already ended."""
+        return await (await self.connect(pid)).kill()
+
+    @checked
+    async def send_stdin(self, pid: int, data: str) -> None:
+        """Write to a background command's input (started with ``open_stdin=True``)."""
+        await (await self.connect(pid)).send_stdin(data)
+
+    @checked
+    async def close_stdin(self, pid: int) -> None:
+        await (await self.connect(pid)).close_stdin()
+
     def _request(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         timeout: float | None,
         envs: dict[str, str] | None,
         cwd: str | None,
@@ -156,7 +191,7 @@ class AsyncCommands:
     @overload
     async def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: Literal[False] = False,
         *,
         timeout: float | None = 60,
@@ -172,7 +207,7 @@ class AsyncCommands:
     @overload
     async def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: Literal[True],
         *,
         timeout: float | None = 60,
@@ -189,7 +224,7 @@ class AsyncCommands:
     @overload
     async def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: bool,
         *,
         timeout: float | None = 60,
@@ -206,7 +241,7 @@ class AsyncCommands:
     @checked
     async def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: bool = False,
         *,
         timeout: float | None = 60,
@@ -255,8 +290,8 @@ class AsyncCommands:
 async def _deliver(
     events: Any, on_stdout: OutputCallback | None, on_stderr: OutputCallback | None
 ) -> CommandResult:
-    stdout: list[str] = []
-    stderr: list[str] = []
+    stdout: builtins.list[str] = []
+    stderr: builtins.list[str] = []
     exit_code, timed_out = -1, False
     async for event, data in events:
         if event == "stdout":

@@ -146,6 +146,21 @@ class Connection:
             partial.unlink(missing_ok=True)
         return written
 
+    async def stream_bytes(
+        self, method: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[bytes]:
+        """An answer's body as it arrives, for bodies too large to hold at once."""
+        self._check_open()
+        try:
+            async with self._client.stream(method, path, params=_clean(params), timeout=None) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise error_from_response(response)
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise errors.DeskboxError(f"the download from {self.url}{path} broke: {exc}") from exc
+
     async def events(self, path: str, json_body: Any = None) -> AsyncIterator[tuple[str, Any]]:
         """Server-sent events from a POST (or a GET without a body), as (event, data)."""
         self._check_open()

@@ -48,6 +48,16 @@ class AsyncFiles:
                 ("format",), f"{path} is not UTF-8 text; read it with format='bytes'"
             ) from exc
 
+    async def stream(self, path: str) -> AsyncIterator[bytes]:
+        """A file's content in chunks as they arrive, for files too large to hold."""
+        async for chunk in self._connection.stream_bytes("GET", "/files/download", {"path": path}):
+            yield chunk
+
+    @checked
+    async def write_files(self, files: builtins.list[tuple[str, FileData]]) -> builtins.list[FileInfo]:
+        """Write several files, in order: ``[(path, data), ...]``, data as for ``write``."""
+        return [await self.write(path, data) for path, data in files]
+
     @checked
     async def write(self, path: str, data: FileData, mode: str | None = None) -> FileInfo:
         """Write text, bytes or an async stream of bytes, creating parent folders."""

@@ -24,7 +24,15 @@ from ..actions import (
     ScrollDirection,
 )
 from ..backends import Backend, SandboxInfo, SnapshotInfo
-from ..models import AccessibilityTree, AccessibleMatches, ElementAt, FileInfo, RecordingStatus, Window
+from ..models import (
+    AccessibilityTree,
+    AccessibleMatches,
+    ElementAt,
+    FileInfo,
+    ProcessInfo,
+    RecordingStatus,
+    Window,
+)
 from ..trace.model import TraceStatus
 from . import _portal
 from ._accessibility import AsyncAccessibility, MaxNodes
@@ -188,7 +196,7 @@ class CommandHandle:
         return self._async.pid
 
     @property
-    def cmd(self) -> str | list[str]:
+    def cmd(self) -> str | builtins.list[str]:
         return self._async.cmd
 
     def output(self) -> tuple[str, str]:
@@ -229,10 +237,29 @@ class Commands:
     def __repr__(self) -> str:
         return repr(self._async).removeprefix("Async")
 
+    def list(self) -> builtins.list[ProcessInfo]:
+        """The background commands the sandbox's server started, running or ended."""
+        return _portal.run(self._async.list())
+
+    def connect(self, pid: int) -> CommandHandle:
+        """A handle on a background command started earlier, from any client."""
+        return CommandHandle(_portal.run(self._async.connect(pid)))
+
+    def kill(self, pid: int) -> bool:
+        """Kill a background command's process group; False if it had already ended."""
+        return _portal.run(self._async.kill(pid))
+
+    def send_stdin(self, pid: int, data: str) -> None:
+        """Write to a background command's input (started with ``open_stdin=True``)."""
+        _portal.run(self._async.send_stdin(pid, data))
+
+    def close_stdin(self, pid: int) -> None:
+        _portal.run(self._async.close_stdin(pid))
+
     @overload
     def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: Literal[False] = False,
         *,
         timeout: float | None = 60,
@@ -248,7 +275,7 @@ class Commands:
     @overload
     def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: Literal[True],
         *,
         timeout: float | None = 60,
@@ -265,7 +292,7 @@ class Commands:
     @overload
     def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: bool,
         *,
         timeout: float | None = 60,
@@ -281,7 +308,7 @@ class Commands:
 
     def run(
         self,
-        cmd: str | list[str],
+        cmd: str | builtins.list[str],
         background: bool = False,
         *,
         timeout: float | None = 60,
@@ -344,6 +371,14 @@ class Files:
     def read(self, path: str, format: Literal["text", "bytes"] = "text") -> str | bytes:
         """A file's content as text (UTF-8) or bytes; any size is streamed."""
         return _portal.run(self._async.read(path, format))
+
+    def stream(self, path: str) -> Iterator[bytes]:
+        """A file's content in chunks as they arrive, for files too large to hold."""
+        return _portal.iterate(self._async.stream(path))
+
+    def write_files(self, files: builtins.list[tuple[str, FileData]]) -> builtins.list[FileInfo]:
+        """Write several files, in order: ``[(path, data), ...]``, data as for ``write``."""
+        return _portal.run(self._async.write_files(files))
 
     def write(self, path: str, data: FileData, mode: str | None = None) -> FileInfo:
         """Write text, bytes or an async stream of bytes, creating parent folders."""

@@ -251,6 +251,10 @@ class Desktop:
         reaper.add_done_callback(lambda _: self._reapers.pop(proc.pid, None))
         return proc.pid
 
+    def exit_of(self, pid: int) -> asyncio.Task[int] | None:
+        """The exit status to come of a program started here and still running."""
+        return self._reapers.get(pid)
+
     async def exit_status_within(self, pid: int, seconds: float) -> int | None:
         """The exit status of a program started here, if it ends within ``seconds``."""
         reaper = self._reapers.get(pid)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import grp
 import os
+import pwd
 import shutil
 import stat as stat_module
 import tempfile
@@ -80,7 +83,25 @@ def _info(path: Path) -> FileInfo:
         mode=oct(stat_module.S_IMODE(st.st_mode)),
         modified=st.st_mtime,
         symlink_target=os.readlink(path) if kind == "symlink" else None,
+        owner=_user_name(st.st_uid),
+        group=_group_name(st.st_gid),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no name here (a file from another machine)
+        return str(uid)
+
+
+@functools.lru_cache(maxsize=64)
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def stat(path: str) -> FileInfo:

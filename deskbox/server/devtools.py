@@ -93,6 +93,39 @@ async def navigate(cdp_url: str, url: str) -> None:
         raise DesktopUnavailableError(f"the browser closed the DevTools session: {exc}") from exc
 
 
+async def open_tab(cdp_url: str, url: str) -> None:
+    """Open ``url`` in a new tab in front, and wait for it to load; a page that cannot be
+    shown (no such file, a name that does not resolve) closes its tab and raises."""
+    try:
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            target = (await client.put(f"{cdp_url}/json/new?about:blank")).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DesktopUnavailableError(f"the browser did not open a tab: {exc}") from exc
+    try:
+        async with await connect(
+            target["webSocketDebuggerUrl"], max_size=None, open_timeout=10, proxy=None
+        ) as socket:
+            tab = Tab(socket)
+            await tab.call("Page.enable")
+            await tab.call("Page.bringToFront")
+            try:
+                result = await tab.call("Page.navigate", url=url)
+            except InvalidActionError as exc:
+                result = {"errorText": exc.message}
+            if result.get("errorText"):
+                await _close_tab(cdp_url, target["id"])
+                raise InvalidActionError.at(("body", "target"), f"cannot open {url!r}: {result['errorText']}")
+            await tab.wait_for("Page.loadEventFired")
+    except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed, KeyError) as exc:
+        raise DesktopUnavailableError(f"cannot drive the browser's new tab: {exc}") from exc
+
+
+async def _close_tab(cdp_url: str, target_id: str) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+            await client.get(f"{cdp_url}/json/close/{target_id}")
+
+
 async def go(cdp_url: str, delta: int) -> bool:
     """Move ``delta`` entries through the tab's history; False if there is none that far."""
     try:

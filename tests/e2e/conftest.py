@@ -108,15 +108,28 @@ def docker_labels(kind: str, project: str) -> list[str]:
     return listed.stdout.split()
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
+_image_built = False
+
+
+def ensure_image() -> None:
+    """Docker running (started with ensure-docker if need be) and the image built from
+    this checkout, once per test session."""
+    global _image_built
     if os.environ.get("DESKBOX_SKIP_DOCKER") == "1":
         pytest.skip("DESKBOX_SKIP_DOCKER=1")
+    if _image_built:
+        return
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         if not ENSURE_DOCKER.exists():
             pytest.fail(f"no Docker engine and no {ENSURE_DOCKER} to start one")
         _run_visible(["bash", str(ENSURE_DOCKER)], "starting Docker")
     _run_visible(["docker", "compose", "build", "--progress", "plain"], "building the image")
+    _image_built = True
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    ensure_image()
 
     project = f"deskbox-e2e-{secrets.token_hex(3)}"
     token = secrets.token_urlsafe(24)

@@ -125,3 +125,22 @@ async def test_many_running_apps_do_not_starve_the_server(client: httpx.AsyncCli
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
+
+
+async def test_open_with_nothing_to_show_it_is_an_error_naming_the_target(
+    client: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blob = tmp_path / "data.deskbox-unknown"
+    blob.write_bytes(bytes(range(256)))
+    monkeypatch.delenv("XDG_CURRENT_DESKTOP", raising=False)
+    monkeypatch.setenv("BROWSER", "false")  # no browser to fall back on: xdg-open gives up
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+    refused = await client.post("/open", json={"target": str(blob)})
+    assert refused.status_code == 422, refused.text
+    assert "data.deskbox-unknown" in refused.json()["error"]["message"]
+    assert "exited with status" in refused.json()["error"]["message"]
+
+    missing = await client.post("/open", json={"target": str(tmp_path / "absent.txt")})
+    assert missing.status_code == 404 and "absent.txt" in missing.json()["error"]["message"]

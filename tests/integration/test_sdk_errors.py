@@ -111,6 +111,16 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     "AsyncFiles.rename": (lambda s, h: s.files.rename("/tmp/a", None), InvalidActionError, "new_path"),  # type: ignore[arg-type]
     "AsyncFiles.remove": (lambda s, h: s.files.remove(""), InvalidActionError, "path"),
     "AsyncCommands.run": (lambda s, h: s.commands.run(123), InvalidActionError, "cmd"),  # type: ignore[call-overload]
+    "AsyncCommands.connect": (lambda s, h: s.commands.connect(999_999_999), NotFoundError, "999999999"),
+    "AsyncCommands.kill": (lambda s, h: s.commands.kill("one"), InvalidActionError, "pid"),  # type: ignore[arg-type]
+    "AsyncCommands.send_stdin": (lambda s, h: s.commands.send_stdin(h.pid, 5), InvalidActionError, "data"),  # type: ignore[arg-type]
+    "AsyncCommands.close_stdin": (lambda s, h: s.commands.close_stdin(None), InvalidActionError, "pid"),  # type: ignore[arg-type]
+    "AsyncFiles.stream": (lambda s, h: anext(s.files.stream("/no/such/file")), NotFoundError, "/no/such/file"),
+    "AsyncFiles.write_files": (
+        lambda s, h: s.files.write_files([("/tmp/ok", "a"), ("/tmp/bad", 5)]),  # type: ignore[list-item]
+        InvalidActionError,
+        "data",
+    ),
     "AsyncCommandHandle.wait": (lambda s, h: h.wait(timeout="soon"), InvalidActionError, "timeout"),  # type: ignore[arg-type]
     "AsyncCommandHandle.send_stdin": (lambda s, h: h.send_stdin(5), InvalidActionError, "data"),  # type: ignore[arg-type]
     "AsyncAccessibility.tree": (

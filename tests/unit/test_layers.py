@@ -36,13 +36,46 @@ FORBIDDEN = {
     "deskbox.models": ("deskbox.client", "deskbox.backends", "deskbox.desktop", "deskbox.server"),
     "deskbox.imaging": ("deskbox.client", "deskbox.backends", "deskbox.desktop", "deskbox.server"),
     "deskbox.dispatch": ("deskbox.client", "deskbox.backends", "deskbox.desktop", "deskbox.server", "Xlib"),
-    "deskbox.desktop": ("deskbox.client", "deskbox.backends", "deskbox.server", "deskbox.adapters"),
+    "deskbox.desktop": (
+        "deskbox.e2b_desktop",
+        "deskbox.client",
+        "deskbox.backends",
+        "deskbox.server",
+        "deskbox.adapters",
+    ),
     "deskbox.transports": ("deskbox.client", "deskbox.backends", "deskbox.server", "deskbox.desktop", "Xlib"),
-    "deskbox.backends": ("deskbox.client", "deskbox.adapters", "deskbox.server", "deskbox.desktop"),
-    "deskbox.client": ("deskbox.adapters", "deskbox.server", "deskbox.desktop", "Xlib", "dbus_fast"),
-    "deskbox.server": ("deskbox.client", "deskbox.adapters", "deskbox.backends", "deskbox.integrations"),
+    "deskbox.backends": (
+        "deskbox.e2b_desktop",
+        "deskbox.client",
+        "deskbox.adapters",
+        "deskbox.server",
+        "deskbox.desktop",
+    ),
+    "deskbox.client": (
+        "deskbox.e2b_desktop",
+        "deskbox.adapters",
+        "deskbox.server",
+        "deskbox.desktop",
+        "Xlib",
+        "dbus_fast",
+    ),
+    "deskbox.server": (
+        "deskbox.e2b_desktop",
+        "deskbox.client",
+        "deskbox.adapters",
+        "deskbox.backends",
+        "deskbox.integrations",
+    ),
     "deskbox.integrations": ("deskbox.server", "deskbox.desktop", "deskbox.sandbox", "Xlib"),
     "deskbox.sandbox": ("deskbox.client", "deskbox.adapters", "deskbox.backends", "deskbox.desktop"),
+    # The E2B compatibility layer is a skin over the SDK: nothing below it knows of it.
+    "deskbox.e2b_desktop": (
+        "deskbox.server",
+        "deskbox.desktop",
+        "deskbox.adapters",
+        "deskbox.sandbox",
+        "Xlib",
+    ),
 }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 
 from ...actions import Point
 from ...desktop import Desktop
@@ -15,16 +17,21 @@ from ...models import (
     ClipboardContent,
     Launched,
     LaunchRequest,
+    Opened,
     OpenRequest,
     Size,
     Window,
     WindowTitle,
 )
+from .. import opening
 from ..deps import get_desktop
+
+LAUNCH_GRACE = 0.5
+"""Seconds a launched program is watched for dying at once."""
 
 router = APIRouter(tags=["desktop"])
 DesktopDep = Annotated[Desktop, Depends(get_desktop)]
-WindowId = Annotated[int, Path(ge=0, le=0xFFFFFFFF, description="an X window id")]
+WindowId = Annotated[int, PathParam(ge=0, le=0xFFFFFFFF, description="an X window id")]
 
 
 @router.get("/screen", response_model=Size)
@@ -86,10 +93,11 @@ async def focus_window(window_id: WindowId, desktop: DesktopDep) -> None:
     await desktop.focus_window(window_id)
 
 
-@router.post("/open", response_model=Launched)
-async def open_target(request: OpenRequest, desktop: DesktopDep) -> Launched:
-    """Open a URL or a file with the desktop's default application."""
-    return Launched(pid=await desktop.open(request.target))
+@router.post("/open", response_model=Opened)
+async def open_target(request: Request, body: OpenRequest, desktop: DesktopDep) -> Opened:
+    """Show a URL or a file: in a new tab of the desktop's browser when it can show it,
+    else in the file's default application; an error when nothing could show it."""
+    return await opening.open_target(desktop, request.app.state.settings.cdp_url, body.target, Path.home())
 
 
 @router.post("/launch", response_model=Launched)
@@ -101,4 +109,10 @@ async def launch(request: LaunchRequest, desktop: DesktopDep) -> Launched:
         raise InvalidActionError.at(("body", "command"), f"cannot split it into words: {exc}") from None
     if not argv or not argv[0]:
         raise InvalidActionError.at(("body", "command"), "name a program to start")
-    return Launched(pid=await desktop.launch(argv))
+    pid = await desktop.launch(argv)
+    # A program that cannot start (a browser refusing its sandbox, a missing library)
+    # dies at once: that is a failed launch, not a pid to hand back.
+    status = await desktop.exit_status_within(pid, LAUNCH_GRACE)
+    if status not in (None, 0):
+        raise InvalidActionError.at(("body", "command"), f"{argv[0]!r} exited at once with status {status}")
+    return Launched(pid=pid)

@@ -81,7 +81,11 @@ async def create_ticket(request: Request, body: TicketRequest | None = None) -> 
 
 @public_router.get("/viewer", response_class=RedirectResponse, status_code=303)
 async def open_viewer(
-    request: Request, ticket: str, page: Literal["desktop", "trace"] = "desktop"
+    request: Request,
+    ticket: str,
+    page: Literal["desktop", "trace"] = "desktop",
+    resize: Literal["scale", "remote", "off"] = "scale",
+    autoconnect: bool = True,
 ) -> RedirectResponse:
     """Trade a ticket for the viewer cookie, then go to the viewer page."""
     _novnc_dir(request)
@@ -89,9 +93,9 @@ async def open_viewer(
     if mode is None:
         raise AuthenticationError("this viewer link is invalid, used or expired; ask for a new one")
     query = {
-        "autoconnect": "1",
+        "autoconnect": "1" if autoconnect else "0",
         "reconnect": "1",
-        "resize": "scale",
+        "resize": resize,
         "path": _socket_path(_novnc_dir(request)),
         "view_only": "1" if mode == "view" else "0",
         "show_dot": "1",

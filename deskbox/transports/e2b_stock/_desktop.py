@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from ... import errors
-from ...models import ActiveWindow, Launched, LaunchRequest, OpenRequest, WindowTitle
+from ...models import ActiveWindow, Launched, LaunchRequest, Opened, OpenRequest, WindowTitle
 from .._router import Call, no_content, respond
 from ._remote import Remote
 
@@ -22,7 +22,7 @@ def _window_id(call: Call) -> int:
 
 async def open_target(remote: Remote, call: Call) -> httpx.Response:
     target = call.model(OpenRequest).target
-    return respond(Launched(pid=await remote.spawn(["xdg-open", target])))
+    return respond(Opened(via="application", pid=await remote.spawn(["xdg-open", target])))
 
 
 async def launch(remote: Remote, call: Call) -> httpx.Response:

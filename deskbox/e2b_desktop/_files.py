@@ -1,0 +1,126 @@
+"""e2b's ``sandbox.files`` over deskbox's file API."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+from .. import errors
+from ..client._sync import Files as NativeFiles
+from ._commands import _user
+from ._errors import InvalidArgumentException, translated, translated_iterator, unsupported
+from ._types import EntryInfo, WriteInfo, entry_info, write_info
+
+
+class Filesystem:
+    """e2b's ``sandbox.files``."""
+
+    def __init__(self, native: NativeFiles) -> None:
+        self._native = native
+
+    @translated
+    def read(
+        self,
+        path: str,
+        format: Literal["text", "bytes", "stream"] = "text",
+        user: str | None = None,
+        request_timeout: float | None = None,
+        gzip: bool = False,
+        stream_idle_timeout: float | None = None,
+    ) -> Any:
+        """Text, a bytearray, or with ``format="stream"`` an iterator of byte chunks."""
+        _user(user)
+        if format == "stream":
+            return translated_iterator(iter(self._native.stream(path)))
+        if format == "bytes":
+            return bytearray(self._native.read(path, "bytes"))
+        if format == "text":
+            return self._native.read(path)
+        raise InvalidArgumentException(f"format: one of 'text', 'bytes', 'stream', not {format!r}")
+
+    @translated
+    def write(
+        self,
+        path: str,
+        data: Any,
+        user: str | None = None,
+        request_timeout: float | None = None,
+        gzip: bool = False,
+        use_octet_stream: bool | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> WriteInfo:
+        _user(user)
+        if isinstance(data, io.TextIOBase):
+            data = data.read()
+        return write_info(self._native.write(path, data))
+
+    @translated
+    def write_files(
+        self,
+        files: Sequence[Any],
+        user: str | None = None,
+        request_timeout: float | None = None,
+        gzip: bool = False,
+        use_octet_stream: bool | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> list[WriteInfo]:
+        """Write several files: ``[{"path": ..., "data": ...}, ...]``."""
+        _user(user)
+        pairs = []
+        for index, entry in enumerate(files):
+            if not isinstance(entry, dict) or "path" not in entry or "data" not in entry:
+                raise InvalidArgumentException(f"files[{index}]: give a dict with 'path' and 'data'")
+            pairs.append((entry["path"], entry["data"]))
+        return [write_info(info) for info in self._native.write_files(pairs)]
+
+    @translated
+    def list(
+        self, path: str, depth: int | None = 1, user: str | None = None, request_timeout: float | None = None
+    ) -> list[EntryInfo]:
+        _user(user)
+        return [entry_info(info) for info in self._native.list(path, depth or 1)]
+
+    @translated
+    def exists(self, path: str, user: str | None = None, request_timeout: float | None = None) -> bool:
+        _user(user)
+        return self._native.exists(path)
+
+    @translated
+    def get_info(self, path: str, user: str | None = None, request_timeout: float | None = None) -> EntryInfo:
+        _user(user)
+        return entry_info(self._native.get_info(path))
+
+    @translated
+    def make_dir(self, path: str, user: str | None = None, request_timeout: float | None = None) -> bool:
+        """True if the folder was made, False if it was already there."""
+        _user(user)
+        if self._native.exists(path):
+            if self._native.get_info(path).type != "dir":
+                raise errors.ConflictError(f"{path} exists and is not a folder")
+            return False
+        self._native.make_dir(path)
+        return True
+
+    @translated
+    def rename(
+        self, old_path: str, new_path: str, user: str | None = None, request_timeout: float | None = None
+    ) -> EntryInfo:
+        _user(user)
+        return entry_info(self._native.rename(old_path, new_path))
+
+    @translated
+    def remove(self, path: str, user: str | None = None, request_timeout: float | None = None) -> None:
+        _user(user)
+        self._native.remove(path)
+
+    def watch_dir(
+        self,
+        path: str,
+        user: str | None = None,
+        request_timeout: float | None = None,
+        recursive: bool = False,
+        include_entry: bool = False,
+        allow_network_mounts: bool = False,
+    ) -> Iterator[Any]:
+        raise unsupported("files.watch_dir", "watching a folder is not built yet")
