@@ -115,7 +115,11 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     "AsyncCommands.kill": (lambda s, h: s.commands.kill("one"), InvalidActionError, "pid"),  # type: ignore[arg-type]
     "AsyncCommands.send_stdin": (lambda s, h: s.commands.send_stdin(h.pid, 5), InvalidActionError, "data"),  # type: ignore[arg-type]
     "AsyncCommands.close_stdin": (lambda s, h: s.commands.close_stdin(None), InvalidActionError, "pid"),  # type: ignore[arg-type]
-    "AsyncFiles.stream": (lambda s, h: anext(s.files.stream("/no/such/file")), NotFoundError, "/no/such/file"),
+    "AsyncFiles.stream": (
+        lambda s, h: anext(s.files.stream("/no/such/file")),
+        NotFoundError,
+        "/no/such/file",
+    ),
     "AsyncFiles.write_files": (
         lambda s, h: s.files.write_files([("/tmp/ok", "a"), ("/tmp/bad", 5)]),  # type: ignore[list-item]
         InvalidActionError,
