@@ -55,6 +55,11 @@ def _check_command(value: Any) -> Any:
 Command = Annotated[str | list[str], BeforeValidator(_check_command)]
 
 
+class PtySize(_Request):
+    cols: Annotated[int, Field(ge=1, le=1000)]
+    rows: Annotated[int, Field(ge=1, le=1000)]
+
+
 class CommandRequest(_Request):
     cmd: Command
     """A shell string run by /bin/sh -c, or an argv list run directly."""
@@ -67,6 +72,9 @@ class CommandRequest(_Request):
     """Text written to the command's input; it is closed afterwards unless ``open_stdin``."""
     open_stdin: bool = False
     """Keep the input open (background processes only) for ``POST /processes/{id}/stdin``."""
+    pty: PtySize | None = None
+    """Run in a terminal of this size (background only): its output, stdout and stderr
+    together, is the terminal's screen stream, and its input is typed into it."""
 
     @field_validator("env")
     @classmethod
@@ -93,6 +101,8 @@ class ProcessInfo(BaseModel):
     running: bool
     exit_code: int | None = None
     timed_out: bool = False
+    pty: PtySize | None = None
+    """The terminal's size, for a command run in one."""
 
 
 class ProcessOutput(BaseModel):
@@ -109,6 +119,8 @@ class ProcessOutput(BaseModel):
 
 class StdinRequest(_Request):
     data: UnicodeText = Field(default="", max_length=10_000_000)
+    encoding: Literal["utf-8", "base64"] = "utf-8"
+    """base64 for bytes that are not text (a terminal's control sequences are text)."""
     close: bool = False
     """Close the input after writing, so the process reads end-of-file."""
 

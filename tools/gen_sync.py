@@ -25,11 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "deskbox" / "client"
 TARGET = CLIENT / "_sync.py"
-SOURCES = ["_sandbox", "_stream", "_commands", "_files", "_accessibility", "_recording", "_trace"]
+SOURCES = ["_sandbox", "_stream", "_commands", "_pty", "_files", "_accessibility", "_recording", "_trace"]
 TWINS = {
     "AsyncSandbox": "Sandbox",
     "AsyncStream": "Stream",
     "AsyncCommands": "Commands",
+    "AsyncPty": "Pty",
     "AsyncCommandHandle": "CommandHandle",
     "AsyncFiles": "Files",
     "AsyncAccessibility": "Accessibility",
@@ -196,6 +197,7 @@ def generate() -> str:
         "AsyncTrace",
         "AsyncCommandHandle",
         "AsyncCommands",
+        "AsyncPty",
         "AsyncFiles",
         "AsyncStream",
         "AsyncSandbox",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import builtins
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Annotated, Any, Literal, overload
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from .. import errors
-from ..models import CommandRequest, ProcessInfo, ProcessOutput
+from ..models import CommandRequest, ProcessInfo, ProcessOutput, PtySize
 from ..models import CommandResult as _ServerResult
 from ._connection import Connection
 from ._validation import checked
@@ -111,9 +112,22 @@ class AsyncCommandHandle:
                 yield "stderr", data
 
     @checked
-    async def send_stdin(self, data: str) -> None:
-        """Write to the command's input (it must have been started with ``open_stdin=True``)."""
-        await self._connection.request("POST", f"/processes/{self.id}/stdin", json_body={"data": data})
+    async def send_stdin(self, data: str | bytes) -> None:
+        """Write to the command's input (started with ``open_stdin=True``, or in a terminal)."""
+        body = (
+            {"data": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+            if isinstance(data, bytes)
+            else {"data": data}
+        )
+        await self._connection.request("POST", f"/processes/{self.id}/stdin", json_body=body)
+
+    @checked
+    async def resize(
+        self, cols: Annotated[int, Field(ge=1, le=1000)], rows: Annotated[int, Field(ge=1, le=1000)]
+    ) -> None:
+        """Change the size of the command's terminal (a ``pty`` command only)."""
+        size = PtySize(cols=cols, rows=rows).model_dump()
+        await self._connection.json("POST", f"/processes/{self.id}/resize", json_body=size)
 
     @checked
     async def close_stdin(self) -> None:
@@ -156,13 +170,29 @@ class AsyncCommands:
         return await (await self.connect(pid)).kill()
 
     @checked
-    async def send_stdin(self, pid: int, data: str) -> None:
+    async def send_stdin(self, pid: int, data: str | bytes) -> None:
         """Write to a background command's input (started with ``open_stdin=True``)."""
         await (await self.connect(pid)).send_stdin(data)
 
     @checked
     async def close_stdin(self, pid: int) -> None:
         await (await self.connect(pid)).close_stdin()
+
+    async def _start_in_terminal(
+        self,
+        cmd: str | builtins.list[str],
+        size: PtySize,
+        *,
+        cwd: str | None,
+        envs: dict[str, str] | None,
+        timeout: float | None,
+    ) -> AsyncCommandHandle:
+        body = self._request(cmd, timeout, envs, cwd, None, None)
+        body["pty"] = size.model_dump()
+        started = ProcessInfo.model_validate(
+            await self._connection.json("POST", "/processes", json_body=body)
+        )
+        return AsyncCommandHandle(self._connection, started.id, started.pid, cmd)
 
     def _request(
         self,

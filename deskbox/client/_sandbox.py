@@ -55,6 +55,7 @@ from ._accessibility import AsyncAccessibility
 from ._commands import AsyncCommands
 from ._connection import Connection
 from ._files import AsyncFiles
+from ._pty import AsyncPty
 from ._recording import AsyncRecording
 from ._stream import AsyncStream
 from ._trace import AsyncTrace
@@ -115,6 +116,7 @@ class AsyncSandbox:
 
     info: SandboxInfo
     commands: AsyncCommands
+    pty: AsyncPty
     files: AsyncFiles
     stream: AsyncStream
     accessibility: AsyncAccessibility
@@ -136,6 +138,7 @@ class AsyncSandbox:
         self._owns_backend = owns_backend
         self._connection = Connection(info.url, info.token, request_timeout, transport, info.headers)
         self.commands = AsyncCommands(self._connection)
+        self.pty = AsyncPty(self._connection, self.commands)
         self.files = AsyncFiles(self._connection)
         self.stream = AsyncStream(self._connection)
         self.accessibility = AsyncAccessibility(self._connection)

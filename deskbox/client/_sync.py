@@ -38,6 +38,7 @@ from . import _portal
 from ._accessibility import AsyncAccessibility, MaxNodes
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
 from ._files import AsyncFiles, FileData
+from ._pty import AsyncPty, Columns, Rows
 from ._recording import AsyncRecording
 from ._sandbox import ActionInput, AsyncSandbox
 from ._stream import AsyncStream
@@ -215,9 +216,15 @@ class CommandHandle:
         ``("stderr", text)`` pairs, ending when the command does."""
         return _portal.iterate(self._async.stream())
 
-    def send_stdin(self, data: str) -> None:
-        """Write to the command's input (it must have been started with ``open_stdin=True``)."""
+    def send_stdin(self, data: str | bytes) -> None:
+        """Write to the command's input (started with ``open_stdin=True``, or in a terminal)."""
         _portal.run(self._async.send_stdin(data))
+
+    def resize(
+        self, cols: Annotated[int, Field(ge=1, le=1000)], rows: Annotated[int, Field(ge=1, le=1000)]
+    ) -> None:
+        """Change the size of the command's terminal (a ``pty`` command only)."""
+        _portal.run(self._async.resize(cols, rows))
 
     def close_stdin(self) -> None:
         """Close the command's input, so it reads end-of-file."""
@@ -249,7 +256,7 @@ class Commands:
         """Kill a background command's process group; False if it had already ended."""
         return _portal.run(self._async.kill(pid))
 
-    def send_stdin(self, pid: int, data: str) -> None:
+    def send_stdin(self, pid: int, data: str | bytes) -> None:
         """Write to a background command's input (started with ``open_stdin=True``)."""
         _portal.run(self._async.send_stdin(pid, data))
 
@@ -350,6 +357,44 @@ class Commands:
         )
 
 
+class Pty:
+    """The blocking twin of AsyncPty."""
+
+    def __init__(self, twin: AsyncPty) -> None:
+        self._async = twin
+
+    def __repr__(self) -> str:
+        return repr(self._async).removeprefix("Async")
+
+    def create(
+        self,
+        cols: Columns = 80,
+        rows: Rows = 24,
+        cmd: str | builtins.list[str] | None = None,
+        *,
+        cwd: str | None = None,
+        envs: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> CommandHandle:
+        """Start ``cmd`` (a login shell by default) in a terminal of ``cols`` x ``rows``."""
+        return CommandHandle(
+            _portal.run(self._async.create(cols, rows, cmd, cwd=cwd, envs=envs, timeout=timeout))
+        )
+
+    def connect(self, pid: int) -> CommandHandle:
+        return CommandHandle(_portal.run(self._async.connect(pid)))
+
+    def send_stdin(self, pid: int, data: str | bytes) -> None:
+        """Type ``data`` into the terminal: text, or bytes such as b"\x03" (Ctrl+C)."""
+        _portal.run(self._async.send_stdin(pid, data))
+
+    def resize(self, pid: int, cols: Columns, rows: Rows) -> None:
+        _portal.run(self._async.resize(pid, cols, rows))
+
+    def kill(self, pid: int) -> bool:
+        return _portal.run(self._async.kill(pid))
+
+
 class Files:
     """The blocking twin of AsyncFiles."""
 
@@ -428,6 +473,7 @@ class Sandbox:
     """A desktop sandbox. Create one with ``create()``; it is killed at its timeout."""
 
     commands: Commands
+    pty: Pty
     files: Files
     stream: Stream
     accessibility: Accessibility
@@ -437,6 +483,7 @@ class Sandbox:
     def __init__(self, twin: AsyncSandbox) -> None:
         self._async = twin
         self.commands = Commands(twin.commands)
+        self.pty = Pty(twin.pty)
         self.files = Files(twin.files)
         self.stream = Stream(twin.stream)
         self.accessibility = Accessibility(twin.accessibility)
@@ -730,6 +777,7 @@ _TWINS: dict[type, type] = {
     AsyncSandbox: Sandbox,
     AsyncStream: Stream,
     AsyncCommands: Commands,
+    AsyncPty: Pty,
     AsyncCommandHandle: CommandHandle,
     AsyncFiles: Files,
     AsyncAccessibility: Accessibility,

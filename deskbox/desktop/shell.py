@@ -14,11 +14,15 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import fcntl
 import os
 import pwd
 import secrets
+import shutil
 import signal
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -32,7 +36,7 @@ from ..errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from ..models import CommandRequest, CommandResult
+from ..models import CommandRequest, CommandResult, PtySize
 from .sessions import end_session, signal_session
 
 OUTPUT_LIMIT = 8 * 1024 * 1024
@@ -90,6 +94,10 @@ class Process:
     finished_at: float | None = None
     stdin: StdinPipe | None = None
     """Open while the process takes input through ``write_stdin``."""
+    pty: PtySize | None = None
+    """The terminal's size, for a process run in one."""
+    terminal_fd: int | None = None
+    """The terminal's controlling side (its master), while the process runs."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -102,7 +110,16 @@ class Process:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def write_stdin(self, data: str, close: bool = False) -> None:
+    def resize(self, size: PtySize) -> None:
+        """Change the terminal's size; the kernel tells the program (SIGWINCH)."""
+        if self.terminal_fd is None:
+            raise ConflictError(f"process {self.id} has no terminal to resize")
+        if not self.running:
+            raise ConflictError(f"process {self.id} has ended")
+        set_terminal_size(self.terminal_fd, size)
+        self.pty = size
+
+    async def write_stdin(self, data: str | bytes, close: bool = False) -> None:
         """Write to a process started with ``open_stdin``; ``close`` sends end-of-file after."""
         if self.stdin is None or self.stdin.closed:
             raise ConflictError(
@@ -237,6 +254,8 @@ class ProcessManager:
         )
         if request.open_stdin and not background:
             raise _field_error("open_stdin", "only a background process can keep its input open")
+        if request.pty is not None and not background:
+            raise _field_error("pty", "only a background process runs in a terminal")
         if isinstance(command, str):
             if not command.strip():
                 raise _field_error("cmd", "the command is empty")
@@ -258,15 +277,22 @@ class ProcessManager:
         if cwd is not None and not os.path.isdir(cwd):
             raise _field_error("cwd", f"{cwd!r} is not a directory")
         started_at = time.monotonic()
+        terminal = _Terminal.open(request.pty, child_env) if request.pty is not None else None
         try:
             popen = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE if stdin is not None or request.open_stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                argv if terminal is None else terminal.argv(argv),
+                stdin=terminal.child_fd
+                if terminal is not None
+                else subprocess.PIPE
+                if stdin is not None or request.open_stdin
+                else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if terminal is None else terminal.child_fd,
+                stderr=subprocess.PIPE if terminal is None else terminal.child_fd,
                 cwd=workdir,
                 env=child_env,
-                start_new_session=True,
+                # A terminal's command makes its own session, with the terminal as its
+                # controlling one (setsid -c), so it must not be a session leader yet.
+                start_new_session=terminal is None,
                 user=identity.pw_uid if identity is not None else None,
                 group=identity.pw_gid if identity is not None else None,
                 extra_groups=os.getgrouplist(identity.pw_name, identity.pw_gid)
@@ -279,6 +305,9 @@ class ProcessManager:
             raise PermissionDeniedError(f"cannot run {argv[0]!r}: {exc.strerror}") from None
         except BlockingIOError:
             raise no_room_for_a_process() from None
+        finally:
+            if terminal is not None:
+                terminal.close_child_side()
         _first_to_go(popen.pid)
         process = Process(
             id=secrets.token_hex(6),
@@ -286,12 +315,24 @@ class ProcessManager:
             pid=popen.pid,
             started_at=started_at,
             timeout=timeout,
-            stdin=StdinPipe(popen.stdin) if popen.stdin is not None else None,
+            stdin=StdinPipe(popen.stdin)
+            if popen.stdin is not None
+            else terminal.input()
+            if terminal is not None
+            else None,
+            pty=request.pty,
+            terminal_fd=terminal.fd if terminal is not None else None,
         )
         if background:
             self._remember(process)
         task = asyncio.get_running_loop().create_task(
-            _supervise(popen, process, stdin, request.open_stdin and background)
+            _supervise(
+                popen,
+                process,
+                stdin,
+                (request.open_stdin or terminal is not None) and background,
+                [terminal.output()] if terminal is not None else None,
+            )
         )
         self._supervisors.add(task)
         task.add_done_callback(self._supervisors.discard)
@@ -316,6 +357,47 @@ def no_room_for_a_process() -> DesktopUnavailableError:
         "the sandbox has no room for another process (its pids limit is reached); "
         "try again once the command holding them ends or is killed"
     )
+
+
+def set_terminal_size(fd: int, size: PtySize) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size.rows, size.cols, 0, 0))
+
+
+class _Terminal:
+    """A pseudo-terminal for one command: the command gets the terminal side as its input,
+    output and controlling terminal; the server keeps the other side, reading the screen
+    stream from it and typing into it."""
+
+    def __init__(self, fd: int, child_fd: int) -> None:
+        self.fd = fd
+        self.child_fd = child_fd
+
+    @classmethod
+    def open(cls, size: PtySize, env: dict[str, str]) -> _Terminal:
+        if shutil.which("setsid") is None:
+            raise DesktopUnavailableError(
+                "this machine has no setsid (util-linux) to start a terminal's command"
+            )
+        fd, child_fd = os.openpty()
+        set_terminal_size(child_fd, size)
+        env.setdefault("TERM", "xterm-256color")
+        return cls(fd, child_fd)
+
+    @staticmethod
+    def argv(argv: list[str]) -> list[str]:
+        # setsid -c: a new session whose controlling terminal is its input, then exec, so
+        # the pid stays the command's own and is its session's id.
+        return ["setsid", "-c", *argv]
+
+    def close_child_side(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.child_fd)
+
+    def output(self) -> IO[bytes]:
+        return os.fdopen(self.fd, "rb", buffering=0, closefd=True)
+
+    def input(self) -> StdinPipe:
+        return StdinPipe(os.fdopen(os.dup(self.fd), "wb", buffering=0))
 
 
 def _first_to_go(pid: int) -> None:
@@ -375,8 +457,8 @@ class StdinPipe:
     def closed(self) -> bool:
         return self._pipe.closed
 
-    async def write(self, data: str) -> None:
-        pending = memoryview(data.encode("utf-8"))
+    async def write(self, data: str | bytes) -> None:
+        pending = memoryview(data.encode("utf-8") if isinstance(data, str) else data)
         async with self._lock:
             try:
                 while pending and not self.closed:
@@ -406,11 +488,21 @@ _ENDING: set[asyncio.Task[bool]] = set()
 
 
 async def _supervise(
-    popen: subprocess.Popen[bytes], process: Process, stdin: str | None, keep_stdin_open: bool
+    popen: subprocess.Popen[bytes],
+    process: Process,
+    stdin: str | None,
+    keep_stdin_open: bool,
+    terminal_output: list[IO[bytes]] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
-    assert popen.stdout is not None and popen.stderr is not None
-    pipes = [(popen.stdout, process.stdout, asyncio.Event()), (popen.stderr, process.stderr, asyncio.Event())]
+    if terminal_output is not None:
+        pipes = [(terminal_output[0], process.stdout, asyncio.Event())]
+    else:
+        assert popen.stdout is not None and popen.stderr is not None
+        pipes = [
+            (popen.stdout, process.stdout, asyncio.Event()),
+            (popen.stderr, process.stderr, asyncio.Event()),
+        ]
     for pipe, buffer, eof in pipes:
         os.set_blocking(pipe.fileno(), False)
         loop.add_reader(pipe.fileno(), _read_into, pipe.fileno(), buffer, process, eof)
@@ -448,6 +540,7 @@ async def _supervise(
             feeding.cancel()
         if process.stdin is not None:
             process.stdin.close()
+    process.terminal_fd = None
     # Report a death by signal N as 128 + N, the way shells do.
     process.exit_code = 128 - code if code < 0 else code
     process.finished_at = time.monotonic()

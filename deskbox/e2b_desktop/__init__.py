@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backends import SnapshotInfo
-from ._commands import CommandHandle, Commands
+from ._commands import CommandHandle, Commands, Pty
 from ._errors import (
     AuthenticationException,
     CommandExitException,
@@ -42,6 +42,7 @@ from ._types import (
     FileType,
     OutputHandler,
     ProcessInfo,
+    PtyOutput,
     PtySize,
     SandboxInfo,
     SandboxState,
@@ -166,11 +167,10 @@ NOT_BUILT_NAMES = frozenset(
         "WatchHandle",
         "FilesystemEvent",
         "FilesystemEventType",
-        "PtyOutput",
     }
 )
 """e2b's names for what deskbox has not built yet: the asynchronous e2b client, watching
-a folder, and the terminal device (pty)."""
+a folder."""
 
 
 def __getattr__(name: str) -> Any:
@@ -198,6 +198,8 @@ __all__ = [
     "NotFoundException",
     "OutputHandler",
     "ProcessInfo",
+    "Pty",
+    "PtyOutput",
     "PtySize",
     "RateLimitException",
     "Sandbox",

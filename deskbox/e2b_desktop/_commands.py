@@ -9,6 +9,7 @@ from typing import Any
 from .. import errors
 from ..client._sync import CommandHandle as NativeHandle
 from ..client._sync import Commands as NativeCommands
+from ..client._sync import Pty as NativePty
 from ._errors import (
     CommandExitException,
     CommandResult,
@@ -16,7 +17,7 @@ from ._errors import (
     translated,
     translated_iterator,
 )
-from ._types import ProcessInfo, process_info
+from ._types import ProcessInfo, PtySize, process_info
 
 SANDBOX_USER = "user"
 """The one account commands run as: the container has no root to switch to, by design."""
@@ -40,9 +41,10 @@ def _user(user: str | None) -> None:
 class CommandHandle:
     """A running command: e2b's handle, iterable as (stdout, stderr, pty) triples."""
 
-    def __init__(self, native: NativeHandle, cmd: str) -> None:
+    def __init__(self, native: NativeHandle, cmd: str, *, pty: bool = False) -> None:
         self._native = native
         self._cmd = cmd
+        self._pty = pty
         self._disconnected = threading.Event()
 
     @property
@@ -53,7 +55,10 @@ class CommandHandle:
         for kind, text in translated_iterator(iter(self._native.stream())):
             if self._disconnected.is_set():
                 return
-            yield (text, None, None) if kind == "stdout" else (None, text, None)
+            if self._pty:
+                yield None, None, text.encode("utf-8")
+            else:
+                yield (text, None, None) if kind == "stdout" else (None, text, None)
 
     def disconnect(self) -> None:
         """Stop receiving the command's output here; the command goes on running."""
@@ -67,12 +72,14 @@ class CommandHandle:
         on_stderr: Callable[[str], None] | None = None,
     ) -> CommandResult:
         """Until the command ends; raises CommandExitException on a non-zero exit."""
-        if on_stdout is not None or on_stderr is not None:
-            for stdout, stderr, _ in self:
+        if on_stdout is not None or on_stderr is not None or on_pty is not None:
+            for stdout, stderr, screen in self:
                 if stdout is not None and on_stdout is not None:
                     on_stdout(stdout)
                 if stderr is not None and on_stderr is not None:
                     on_stderr(stderr)
+                if screen is not None and on_pty is not None:
+                    on_pty(screen)
         result = self._native.wait(check=False)
         return _result(self._cmd, result.stdout, result.stderr, result.exit_code, result.timed_out)
 
@@ -82,7 +89,7 @@ class CommandHandle:
 
     @translated
     def send_stdin(self, data: str | bytes, request_timeout: float | None = None) -> None:
-        self._native.send_stdin(data.decode("utf-8") if isinstance(data, bytes) else data)
+        self._native.send_stdin(data)
 
     @translated
     def close_stdin(self, request_timeout: float | None = None) -> None:
@@ -158,12 +165,11 @@ class Commands:
         *,
         retain_output: bool = True,
     ) -> CommandHandle:
-        native = self._native.connect(pid)
-        return CommandHandle(native, native.cmd if isinstance(native.cmd, str) else " ".join(native.cmd))
+        return _connected(self._native, pid)
 
     @translated
     def send_stdin(self, pid: int, data: str | bytes, request_timeout: float | None = None) -> None:
-        self._native.send_stdin(pid, data.decode("utf-8") if isinstance(data, bytes) else data)
+        self._native.send_stdin(pid, data)
 
     @translated
     def close_stdin(self, pid: int, request_timeout: float | None = None) -> None:
@@ -175,6 +181,13 @@ class Commands:
         for chunk in data:
             self.send_stdin(pid, chunk)
         self.close_stdin(pid)
+
+
+def _connected(native_commands: NativeCommands, pid: int) -> CommandHandle:
+    native = native_commands.connect(pid)
+    info = next((p for p in native_commands.list() if p.pid == pid), None)
+    cmd = native.cmd if isinstance(native.cmd, str) else " ".join(native.cmd)
+    return CommandHandle(native, cmd, pty=info is not None and info.pty is not None)
 
 
 def _result(cmd: str, stdout: str, stderr: str, exit_code: int, timed_out: bool) -> CommandResult:
@@ -196,3 +209,53 @@ def _follow(
                 on_stderr(stderr)
     except errors.DeskboxError:
         return
+
+
+class Pty:
+    """e2b's ``sandbox.pty``: a login shell in a terminal of the given size."""
+
+    def __init__(self, native: NativePty, commands: NativeCommands) -> None:
+        self._native = native
+        self._commands = commands
+
+    @translated
+    def create(
+        self,
+        size: PtySize,
+        user: str | None = None,
+        cwd: str | None = None,
+        envs: dict[str, str] | None = None,
+        timeout: float | None = 60,
+        request_timeout: float | None = None,
+    ) -> CommandHandle:
+        """``bash -i -l`` in a terminal of ``size``; its output comes to ``wait(on_pty=)``."""
+        _user(user)
+        variables = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **(envs or {})}
+        native = self._native.create(size.cols, size.rows, cwd=cwd, envs=variables, timeout=_seconds(timeout))
+        return CommandHandle(native, "/bin/bash -i -l", pty=True)
+
+    @translated
+    def connect(
+        self, pid: int, timeout: float | None = 60, request_timeout: float | None = None
+    ) -> CommandHandle:
+        return _connected(self._commands, pid)
+
+    @translated
+    def kill(self, pid: int, request_timeout: float | None = None) -> bool:
+        try:
+            return self._native.kill(pid)
+        except errors.NotFoundError:
+            return False
+
+    @translated
+    def resize(self, pid: int, size: PtySize, request_timeout: float | None = None) -> None:
+        self._native.resize(pid, size.cols, size.rows)
+
+    @translated
+    def send_stdin(self, pid: int, data: bytes, request_timeout: float | None = None) -> None:
+        self._native.send_stdin(pid, data)
+
+    @translated
+    def stream_input(self, pid: int, data: Any, *, timeout: float | None = 60.0) -> None:
+        for chunk in data:
+            self.send_stdin(pid, chunk.encode("utf-8") if isinstance(chunk, str) else chunk)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .. import errors
 from ..client._sync import Sandbox as NativeSandbox
-from ._commands import Commands
+from ._commands import Commands, Pty
 from ._errors import InvalidArgumentException, translated, unsupported
 from ._files import Filesystem
 from ._keys import map_key
@@ -44,7 +44,7 @@ CLOUD_ONLY = {
     "sandbox_domain": "E2B's sandbox domains",
     "traffic_access_token": "E2B's traffic tokens",
 }
-NOT_BUILT = {"pty": "a terminal device; use commands.run"}
+NOT_BUILT: dict[str, str] = {}
 
 
 _default_backend: Any = None
@@ -96,6 +96,7 @@ class Sandbox:
         self._native = native
         self._display = ":0"
         self._commands = Commands(native.commands)
+        self._pty = Pty(native.pty, native.commands)
         self._files = Filesystem(native.files)
         self._stream = Stream(native.stream)
 
@@ -334,6 +335,10 @@ class Sandbox:
     @property
     def commands(self) -> Commands:
         return self._commands
+
+    @property
+    def pty(self) -> Pty:
+        return self._pty
 
     @property
     def files(self) -> Filesystem:

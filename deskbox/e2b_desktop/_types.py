@@ -13,6 +13,7 @@ from ..models import FileInfo
 from ..models import ProcessInfo as NativeProcess
 
 Stdout = str
+PtyOutput = bytes
 Stderr = str
 Username = str
 WriteData = str | bytes | IO[Any] | Iterable[bytes]

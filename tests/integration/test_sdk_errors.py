@@ -27,6 +27,7 @@ from deskbox import (
 from deskbox.client._accessibility import AsyncAccessibility
 from deskbox.client._commands import AsyncCommands
 from deskbox.client._files import AsyncFiles
+from deskbox.client._pty import AsyncPty
 from deskbox.client._recording import AsyncRecording
 from deskbox.client._stream import AsyncStream
 from deskbox.client._trace import AsyncTrace
@@ -153,9 +154,16 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
         InvalidActionError,
         "view_only",
     ),  # type: ignore[arg-type]
+    "AsyncCommandHandle.resize": (lambda s, h: h.resize(80, 24), ConflictError, "no terminal"),
+    "AsyncPty.create": (lambda s, h: s.pty.create(80, 0), InvalidActionError, "rows"),
+    "AsyncPty.connect": (lambda s, h: s.pty.connect(-3), NotFoundError, "-3"),
+    "AsyncPty.send_stdin": (lambda s, h: s.pty.send_stdin(h.pid, 7), InvalidActionError, "data"),  # type: ignore[arg-type]
+    "AsyncPty.resize": (lambda s, h: s.pty.resize(h.pid, 5000, 20), InvalidActionError, "cols"),
+    "AsyncPty.kill": (lambda s, h: s.pty.kill("x"), InvalidActionError, "pid"),  # type: ignore[arg-type]
 }
 
 CLASSES = (
+    AsyncPty,
     AsyncSandbox,
     AsyncStream,
     AsyncFiles,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -12,7 +14,16 @@ from fastapi.responses import StreamingResponse
 
 from ...desktop import Desktop
 from ...desktop.shell import Process
-from ...models import CommandRequest, CommandResult, ProcessInfo, ProcessOutput, SignalRequest, StdinRequest
+from ...errors import InvalidActionError
+from ...models import (
+    CommandRequest,
+    CommandResult,
+    ProcessInfo,
+    ProcessOutput,
+    PtySize,
+    SignalRequest,
+    StdinRequest,
+)
 from ..deps import get_desktop
 
 router = APIRouter(tags=["shell"])
@@ -27,6 +38,7 @@ def _info(process: Process) -> ProcessInfo:
         running=process.running,
         exit_code=process.exit_code,
         timed_out=process.timed_out,
+        pty=process.pty,
     )
 
 
@@ -129,8 +141,23 @@ async def follow_process(
 
 @router.post("/processes/{process_id}/stdin", status_code=204)
 async def write_stdin(process_id: str, request: StdinRequest, desktop: DesktopDep) -> None:
-    """Write to the input of a process started with ``open_stdin``; 409 if it takes none."""
-    await desktop.processes.get(process_id).write_stdin(request.data, request.close)
+    """Write to the input of a process started with ``open_stdin`` or in a terminal (what is
+    typed into it); 409 if it takes none."""
+    data: str | bytes = request.data
+    if request.encoding == "base64":
+        try:
+            data = base64.b64decode(request.data, validate=True)
+        except binascii.Error as exc:
+            raise InvalidActionError.at(("body", "data"), f"not base64: {exc}") from None
+    await desktop.processes.get(process_id).write_stdin(data, request.close)
+
+
+@router.post("/processes/{process_id}/resize", response_model=ProcessInfo)
+async def resize_terminal(process_id: str, size: PtySize, desktop: DesktopDep) -> ProcessInfo:
+    """Change the size of a process's terminal; 409 if it runs in none."""
+    process = desktop.processes.get(process_id)
+    process.resize(size)
+    return _info(process)
 
 
 @router.post("/processes/{process_id}/signal", response_model=ProcessInfo)
