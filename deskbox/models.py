@@ -156,6 +156,33 @@ class WriteFileRequest(_Request):
     """Permission bits in octal, e.g. "755"."""
 
 
+class WatchRequest(_Request):
+    path: CleanText = Field(min_length=1)
+    recursive: bool = False
+    """Watch every folder below too, new ones included."""
+
+
+class WatchInfo(BaseModel):
+    id: str
+    path: str
+    recursive: bool
+    running: bool
+    """False once the folder itself was removed or moved away."""
+
+
+class WatchEvent(BaseModel):
+    name: str
+    """The path of what changed, relative to the folder watched ("" for the folder itself)."""
+    type: Literal["create", "write", "remove", "rename", "chmod"]
+
+
+class WatchEvents(BaseModel):
+    events: list[WatchEvent]
+    dropped: int
+    """Events lost before these (more than the watch keeps unread, or the kernel's queue)."""
+    running: bool
+
+
 class MoveRequest(_Request):
     source: CleanText = Field(min_length=1)
     destination: CleanText = Field(min_length=1)

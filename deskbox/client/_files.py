@@ -10,7 +10,7 @@ from typing import IO, Annotated, Any, Literal, overload
 from pydantic import SkipValidation
 
 from .. import errors
-from ..models import FileInfo
+from ..models import FileInfo, WatchEvent, WatchEvents, WatchInfo
 from ._connection import Connection
 from ._validation import checked
 
@@ -22,9 +22,49 @@ FileData = Annotated[
 """Text (written as UTF-8), bytes, an open file (binary or text), or a stream of bytes."""
 
 
+class AsyncWatchHandle:
+    """A folder being watched: take its changes, or follow them as they come."""
+
+    id: str
+    path: str
+
+    def __init__(self, connection: Connection, info: WatchInfo) -> None:
+        self._connection = connection
+        self.id = info.id
+        self.path = info.path
+
+    def __repr__(self) -> str:
+        return f"AsyncWatchHandle(id={self.id!r}, path={self.path!r})"
+
+    @checked
+    async def take(self) -> WatchEvents:
+        """The changes since the last take; ``dropped`` counts any lost before them."""
+        return WatchEvents.model_validate(
+            await self._connection.json("GET", f"/files/watches/{self.id}/events")
+        )
+
+    async def stream(self) -> AsyncIterator[WatchEvent]:
+        """The changes as they happen, until the watch is stopped or its folder goes."""
+        async for event, data in self._connection.events(f"/files/watches/{self.id}/stream"):
+            if event == "change":
+                yield WatchEvent.model_validate(data)
+
+    @checked
+    async def stop(self) -> None:
+        await self._connection.request("DELETE", f"/files/watches/{self.id}")
+
+
 class AsyncFiles:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    @checked
+    async def watch_dir(self, path: str, recursive: bool = False) -> AsyncWatchHandle:
+        """Watch a folder for changes (with ``recursive``, every folder below it too)."""
+        info = await self._connection.json(
+            "POST", "/files/watches", json_body={"path": path, "recursive": recursive}
+        )
+        return AsyncWatchHandle(self._connection, WatchInfo.model_validate(info))
 
     @overload
     async def read(self, path: str, format: Literal["text"] = "text") -> str: ...

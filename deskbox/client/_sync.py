@@ -31,13 +31,15 @@ from ..models import (
     FileInfo,
     ProcessInfo,
     RecordingStatus,
+    WatchEvent,
+    WatchEvents,
     Window,
 )
 from ..trace.model import TraceStatus
 from . import _portal
 from ._accessibility import AsyncAccessibility, MaxNodes
 from ._commands import AsyncCommandHandle, AsyncCommands, CommandResult, OutputCallback, OutputChunk
-from ._files import AsyncFiles, FileData
+from ._files import AsyncFiles, AsyncWatchHandle, FileData
 from ._pty import AsyncPty, Columns, Rows
 from ._recording import AsyncRecording
 from ._sandbox import ActionInput, AsyncSandbox
@@ -395,6 +397,35 @@ class Pty:
         return _portal.run(self._async.kill(pid))
 
 
+class WatchHandle:
+    """A folder being watched: take its changes, or follow them as they come."""
+
+    def __init__(self, twin: AsyncWatchHandle) -> None:
+        self._async = twin
+
+    def __repr__(self) -> str:
+        return repr(self._async).removeprefix("Async")
+
+    @property
+    def id(self) -> str:
+        return self._async.id
+
+    @property
+    def path(self) -> str:
+        return self._async.path
+
+    def take(self) -> WatchEvents:
+        """The changes since the last take; ``dropped`` counts any lost before them."""
+        return _portal.run(self._async.take())
+
+    def stream(self) -> Iterator[WatchEvent]:
+        """The changes as they happen, until the watch is stopped or its folder goes."""
+        return _portal.iterate(self._async.stream())
+
+    def stop(self) -> None:
+        _portal.run(self._async.stop())
+
+
 class Files:
     """The blocking twin of AsyncFiles."""
 
@@ -403,6 +434,10 @@ class Files:
 
     def __repr__(self) -> str:
         return repr(self._async).removeprefix("Async")
+
+    def watch_dir(self, path: str, recursive: bool = False) -> WatchHandle:
+        """Watch a folder for changes (with ``recursive``, every folder below it too)."""
+        return WatchHandle(_portal.run(self._async.watch_dir(path, recursive)))
 
     @overload
     def read(self, path: str, format: Literal["text"] = "text") -> str: ...
@@ -780,6 +815,7 @@ _TWINS: dict[type, type] = {
     AsyncPty: Pty,
     AsyncCommandHandle: CommandHandle,
     AsyncFiles: Files,
+    AsyncWatchHandle: WatchHandle,
     AsyncAccessibility: Accessibility,
     AsyncRecording: Recording,
     AsyncTrace: Trace,

@@ -30,6 +30,7 @@ from .keymap import KeyStroke
 from .pyautogui import PyAutoGUIRunner
 from .recording import Recorder
 from .shell import ProcessManager, no_room_for_a_process
+from .watching import Watches
 from .windows import Windows
 from .xthread import XThread
 
@@ -66,6 +67,7 @@ class Desktop:
         self.grabber = Grabber(self.xthread)
         self.windows = Windows(self.xthread)
         self.processes = ProcessManager(display, owner)
+        self.watches = Watches()
         self.pyautogui = PyAutoGUIRunner(self)
         self.accessibility = AccessibilityReader(AccessibilityBus())
         self.recorder = Recorder(display, state_folder("recordings"))
@@ -84,6 +86,7 @@ class Desktop:
         await self.accessibility.bus.close()
         await self.pyautogui.close()
         await self.processes.shutdown()
+        await self.watches.close()
         await asyncio.to_thread(self.xthread.close)
 
     # ---- queries ------------------------------------------------------------------------

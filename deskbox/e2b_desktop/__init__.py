@@ -33,12 +33,14 @@ from ._errors import (
     UnsupportedException,
     unsupported,
 )
-from ._files import Filesystem
+from ._files import Filesystem, WatchHandle
 from ._keys import KEYS, map_key
 from ._sandbox import Sandbox, SandboxPaginator, set_default_backend
 from ._stream import Stream
 from ._types import (
     EntryInfo,
+    FilesystemEvent,
+    FilesystemEventType,
     FileType,
     OutputHandler,
     ProcessInfo,
@@ -164,13 +166,10 @@ NOT_BUILT_NAMES = frozenset(
         "AsyncSnapshotPaginator",
         "AsyncWatchHandle",
         "AsyncWriteData",
-        "WatchHandle",
-        "FilesystemEvent",
-        "FilesystemEventType",
     }
 )
-"""e2b's names for what deskbox has not built yet: the asynchronous e2b client, watching
-a folder."""
+"""e2b's names for what deskbox has not built yet: e2b's asynchronous client (e2b_desktop's
+own Sandbox is synchronous; deskbox's native AsyncSandbox is the asynchronous one)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -192,6 +191,8 @@ __all__ = [
     "FileNotFoundException",
     "FileType",
     "Filesystem",
+    "FilesystemEvent",
+    "FilesystemEventType",
     "GuestUnresponsiveException",
     "InvalidArgumentException",
     "NotEnoughSpaceException",
@@ -218,6 +219,7 @@ __all__ = [
     "TimeoutException",
     "UnsupportedException",
     "Username",
+    "WatchHandle",
     "WriteData",
     "WriteInfo",
     "map_key",

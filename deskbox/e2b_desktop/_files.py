@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from .. import errors
 from ..client._sync import Files as NativeFiles
+from ..client._sync import WatchHandle as NativeWatchHandle
 from ._commands import _user
-from ._errors import InvalidArgumentException, translated, translated_iterator, unsupported
-from ._types import EntryInfo, WriteInfo, entry_info, write_info
+from ._errors import InvalidArgumentException, translated, translated_iterator
+from ._types import EntryInfo, FilesystemEvent, FilesystemEventType, WriteInfo, entry_info, write_info
 
 
 class Filesystem:
@@ -114,6 +115,7 @@ class Filesystem:
         _user(user)
         self._native.remove(path)
 
+    @translated
     def watch_dir(
         self,
         path: str,
@@ -122,5 +124,38 @@ class Filesystem:
         recursive: bool = False,
         include_entry: bool = False,
         allow_network_mounts: bool = False,
-    ) -> Iterator[Any]:
-        raise unsupported("files.watch_dir", "watching a folder is not built yet")
+    ) -> WatchHandle:
+        """Watch a folder; ``get_new_events()`` on the handle returns what changed since."""
+        _user(user)
+        handle = self._native.watch_dir(path, recursive)
+        return WatchHandle(handle, self._native if include_entry else None)
+
+
+class WatchHandle:
+    """e2b's handle on a watched folder."""
+
+    def __init__(self, native: NativeWatchHandle, files: NativeFiles | None) -> None:
+        self._native = native
+        self._files = files
+
+    @translated
+    def get_new_events(self, request_timeout: float | None = None) -> list[FilesystemEvent]:
+        taken = self._native.take()
+        return [
+            FilesystemEvent(
+                name=event.name, type=FilesystemEventType(event.type), entry=self._entry(event.name)
+            )
+            for event in taken.events
+        ]
+
+    def _entry(self, name: str) -> EntryInfo | None:
+        if self._files is None:
+            return None
+        try:  # what changed may be gone already (a remove, a rename's old name)
+            return entry_info(self._files.get_info(f"{self._native.path}/{name}".rstrip("/")))
+        except errors.NotFoundError:
+            return None
+
+    @translated
+    def stop(self, request_timeout: float | None = None) -> None:
+        self._native.stop()

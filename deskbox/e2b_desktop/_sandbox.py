@@ -94,6 +94,7 @@ class Sandbox:
 
     def __init__(self, native: NativeSandbox) -> None:
         self._native = native
+        self._killed = False
         self._display = ":0"
         self._commands = Commands(native.commands)
         self._pty = Pty(native.pty, native.commands)
@@ -195,10 +196,14 @@ class Sandbox:
 
     @translated
     def _kill_self(self, **opts: Any) -> bool:
+        if self._killed:
+            return False
         try:
             self._native.kill()
         except errors.SandboxNotFoundError:
             return False
+        finally:
+            self._killed = True
         return True
 
     kill = _either(_kill_id.__func__, _kill_self)  # type: ignore[attr-defined]
@@ -254,6 +259,8 @@ class Sandbox:
 
     @translated
     def is_running(self, request_timeout: float | None = None) -> bool:
+        if self._killed:
+            return False
         try:
             self._native.get_cursor_position()
         except (errors.SandboxNotFoundError, errors.DesktopUnavailableError, errors.ConflictError):

@@ -50,6 +50,21 @@ class EntryInfo(WriteInfo):
     symlink_target: str | None = None
 
 
+class FilesystemEventType(Enum):
+    CHMOD = "chmod"
+    CREATE = "create"
+    REMOVE = "remove"
+    RENAME = "rename"
+    WRITE = "write"
+
+
+@dataclass
+class FilesystemEvent:
+    name: str
+    type: FilesystemEventType
+    entry: EntryInfo | None = None
+
+
 @dataclass
 class PtySize:
     rows: int

@@ -36,6 +36,7 @@ from .routes import (
     shell,
     trace,
     viewer,
+    watch,
 )
 from .routes import desktop as desktop_area
 from .settings import Settings, get_settings
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, desktop: Desktop | None = None)
         screenshot,
         shell,
         files,
+        watch,
         desktop_area,
         accessibility,
         info,

@@ -15,6 +15,7 @@ from e2b.sandbox_sync.commands.command import Commands as E2BCommands
 from e2b.sandbox_sync.commands.command_handle import CommandHandle as E2BCommandHandle
 from e2b.sandbox_sync.commands.pty import Pty as E2BPty
 from e2b.sandbox_sync.filesystem.filesystem import Filesystem as E2BFilesystem
+from e2b.sandbox_sync.filesystem.watch_handle import WatchHandle as E2BWatchHandle
 from e2b_desktop.main import KEYS as E2B_KEYS
 from e2b_desktop.main import _VNCServer as E2BStream
 
@@ -29,6 +30,7 @@ PAIRS = [
     (E2BPty, compat.Pty),
     (E2BCommandHandle, compat.CommandHandle),
     (E2BFilesystem, compat.Filesystem),
+    (E2BWatchHandle, compat.WatchHandle),
     (E2BStream, compat.Stream),
 ]
 NOT_BUILT_MEMBERS: set[tuple[str, str]] = set()

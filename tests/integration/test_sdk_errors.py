@@ -116,6 +116,11 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     "AsyncCommands.kill": (lambda s, h: s.commands.kill("one"), InvalidActionError, "pid"),  # type: ignore[arg-type]
     "AsyncCommands.send_stdin": (lambda s, h: s.commands.send_stdin(h.pid, 5), InvalidActionError, "data"),  # type: ignore[arg-type]
     "AsyncCommands.close_stdin": (lambda s, h: s.commands.close_stdin(None), InvalidActionError, "pid"),  # type: ignore[arg-type]
+    "AsyncFiles.watch_dir": (
+        lambda s, h: s.files.watch_dir("/no/such/folder"),
+        NotFoundError,
+        "/no/such/folder",
+    ),
     "AsyncFiles.stream": (
         lambda s, h: anext(s.files.stream("/no/such/file")),
         NotFoundError,
