@@ -396,3 +396,15 @@ class RecordingStatus(BaseModel):
     """How many times ffmpeg died and a new segment was started."""
     error: str | None = None
     """Why the recording stopped by itself, when it did."""
+
+
+class ViewerLinkInfo(BaseModel):
+    """A reusable viewer link (POST /viewer/links)."""
+
+    id: str
+    """Revoke the link with DELETE /viewer/links/{id}."""
+    url: str | None = None
+    """Given once, when the link is made: only a hash of its secret is kept."""
+    expires_at: float
+    """Unix time."""
+    view_only: bool

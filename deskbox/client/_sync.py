@@ -31,6 +31,7 @@ from ..models import (
     FileInfo,
     ProcessInfo,
     RecordingStatus,
+    ViewerLinkInfo,
     WatchEvent,
     WatchEvents,
     Window,
@@ -502,6 +503,22 @@ class Stream:
     def get_url(self, view_only: bool = False) -> str:
         """A one-time viewer URL (valid 60 s). Safe to hand out: it carries no token."""
         return _portal.run(self._async.get_url(view_only))
+
+    def create_link(
+        self, view_only: bool = False, expires_in: Annotated[float, Field(ge=60, le=7 * 24 * 3600)] = 3600
+    ) -> ViewerLinkInfo:
+        """A viewer URL that works many times until it expires or is revoked: for showing
+        the live view inside an app's own page. It holds its own secret, not the token;
+        ``url`` is given only now."""
+        return _portal.run(self._async.create_link(view_only, expires_in))
+
+    def list_links(self) -> builtins.list[ViewerLinkInfo]:
+        """The links still working (without their URLs)."""
+        return _portal.run(self._async.list_links())
+
+    def revoke_link(self, link_id: str) -> None:
+        """End a link: it opens nothing more, and the viewers it opened are closed."""
+        _portal.run(self._async.revoke_link(link_id))
 
 
 class Sandbox:

@@ -99,7 +99,7 @@ class Sandbox:
         self._commands = Commands(native.commands)
         self._pty = Pty(native.pty, native.commands)
         self._files = Filesystem(native.files)
-        self._stream = Stream(native.stream)
+        self._stream = Stream(native.stream, native.url, lambda: native.info.deadline)
 
     def __repr__(self) -> str:
         return f"Sandbox(sandbox_id={self.sandbox_id!r})"

@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import datetime
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -143,13 +144,22 @@ def test_screenshots_show_the_pointer_and_e2b_key_names_press(sandbox: Sandbox) 
     sandbox.press(["ctrl", "shift_left"])
 
 
-def test_the_viewer_link_takes_e2bs_options(sandbox: Sandbox) -> None:
-    sandbox.stream.start()
+def test_the_stream_url_is_reusable_and_stop_ends_it(sandbox: Sandbox) -> None:
+    sandbox.stream.start(require_auth=True)
     with pytest.raises(RuntimeError, match="already running"):
         sandbox.stream.start()
     url = sandbox.stream.get_url(auto_connect=False, view_only=True, resize="remote")
-    assert "ticket=" in url and "resize=remote" in url and "autoconnect=false" in url
-    assert sandbox.stream.stop() is None
+    assert "link=" in url and "resize=remote" in url and "autoconnect=false" in url
+    keyed = sandbox.stream.get_url(auth_key=sandbox.stream.get_auth_key())
+    with httpx.Client() as browser:
+        for _ in range(2):  # E2B's stream URL can be opened again and again
+            for link in (url, keyed):
+                assert browser.get(link).status_code == 303
+        sandbox.stream.stop()
+        assert browser.get(url).status_code == 401
+        assert browser.get(keyed).status_code == 401
+    with pytest.raises(RuntimeError, match="require_auth"):
+        sandbox.stream.get_auth_key()
 
 
 def test_a_thread_can_wait_on_a_command_while_another_types_into_it(sandbox: Sandbox) -> None:

@@ -204,6 +204,67 @@ async def test_view_only_viewer_sends_no_input(api: httpx.AsyncClient, host_brow
     assert (await api.get("/cursor")).json() == {"x": 5, "y": 5}
 
 
+async def canvas_ready(frame: Any) -> None:
+    await frame.wait_for_function("document.querySelector('canvas')?.width > 0", timeout=15000)
+
+
+async def test_a_link_opens_the_viewer_many_times_in_a_page_of_its_own_until_revoked(
+    api: httpx.AsyncClient, host_browser: Any, tmp_path: Any
+) -> None:
+    link = (await api.post("/viewer/links", json={"expires_in": 600, "view_only": True})).json()
+    assert link["url"] and "token" not in link["url"] and link["view_only"] is True
+    assert [known["id"] for known in (await api.get("/viewer/links")).json()] == [link["id"]]
+    assert (await api.get("/viewer/links")).json()[0]["url"] is None  # the secret is shown once
+
+    # An app's own page embeds the live view (here on another port of the same host).
+    (tmp_path / "app.html").write_text(
+        f'<h1>my app</h1><iframe src="{link["url"]}" width=1024 height=700></iframe>'
+    )
+    port = free_port()
+    app = subprocess.Popen(
+        ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    contexts = [await host_browser.new_context() for _ in range(2)]
+    try:
+        await eventually(lambda: _reachable(f"http://127.0.0.1:{port}/app.html"), lambda ok: ok, timeout=15)
+        embedded = await contexts[0].new_page()
+        await embedded.goto(f"http://127.0.0.1:{port}/app.html")
+        frame = embedded.frame_locator("iframe")
+        await frame.locator("canvas").wait_for(timeout=15000)
+        viewer_frame = embedded.frames[1]
+        await canvas_ready(viewer_frame)
+        # The same link again, in another browser, and the embedding page reloaded.
+        direct = await contexts[1].new_page()
+        assert (await direct.goto(link["url"])).status == 200
+        await canvas_ready(direct)
+        await embedded.reload()
+        await canvas_ready(embedded.frames[1])
+
+        assert (await api.delete(f"/viewer/links/{link['id']}")).status_code == 204
+        connected = "document.documentElement.classList.contains('noVNC_connected')"
+        await direct.wait_for_function(f"!{connected}", timeout=15000)  # the open viewer was closed
+        async with httpx.AsyncClient() as browserless:
+            assert (await browserless.get(link["url"])).status_code == 401
+        assert (await direct.reload()).status == 401  # its cookie died with the link
+        assert (await api.delete(f"/viewer/links/{link['id']}")).status_code == 404
+    finally:
+        for context in contexts:
+            await context.close()
+        app.kill()
+        app.wait()
+
+
+async def _reachable(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 # ---- 4. CDP from the host ------------------------------------------------------------------
 
 

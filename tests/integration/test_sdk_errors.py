@@ -116,6 +116,12 @@ CASES: dict[str, tuple[Call, type[DeskboxError], str]] = {
     "AsyncCommands.kill": (lambda s, h: s.commands.kill("one"), InvalidActionError, "pid"),  # type: ignore[arg-type]
     "AsyncCommands.send_stdin": (lambda s, h: s.commands.send_stdin(h.pid, 5), InvalidActionError, "data"),  # type: ignore[arg-type]
     "AsyncCommands.close_stdin": (lambda s, h: s.commands.close_stdin(None), InvalidActionError, "pid"),  # type: ignore[arg-type]
+    "AsyncStream.create_link": (
+        lambda s, h: s.stream.create_link(expires_in=5),
+        InvalidActionError,
+        "expires_in",
+    ),
+    "AsyncStream.revoke_link": (lambda s, h: s.stream.revoke_link("never-made"), NotFoundError, "never-made"),
     "AsyncFiles.watch_dir": (
         lambda s, h: s.files.watch_dir("/no/such/folder"),
         NotFoundError,

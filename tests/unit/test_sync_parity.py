@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deskbox.client import _commands, _files, _sandbox, _stream, _sync
+from deskbox.client import _commands, _files, _pty, _sandbox, _stream, _sync
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = [
@@ -18,6 +18,8 @@ PAIRS = [
     (_commands.AsyncCommands, _sync.Commands),
     (_commands.AsyncCommandHandle, _sync.CommandHandle),
     (_files.AsyncFiles, _sync.Files),
+    (_files.AsyncWatchHandle, _sync.WatchHandle),
+    (_pty.AsyncPty, _sync.Pty),
     (_stream.AsyncStream, _sync.Stream),
 ]
 TWIN_NAMES = {a.__name__: s.__name__ for a, s in PAIRS}

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Cookie, Request, WebSocket
+from fastapi import APIRouter, Cookie, Depends, Request, WebSocket
 from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...errors import AuthenticationError, NotFoundError
+from ...models import ViewerLinkInfo
+from ..auth import require_token
 from ..instance_routing import INSTANCE_COOKIE, INSTANCE_PARAM
-from ..viewer_auth import COOKIE, SESSION_SECONDS, TICKET_SECONDS, Mode, ViewerAuth
+from ..viewer_auth import COOKIE, LINK_SECONDS_MAX, SESSION_SECONDS, TICKET_SECONDS, Grant, ViewerAuth
 from ..wsproxy import bridge
 from .trace import live_url
 
@@ -35,6 +39,12 @@ class Ticket(BaseModel):
     """Open this in a browser within ``expires_in`` seconds; it works once."""
     expires_in: float
     view_only: bool
+
+
+class LinkRequest(BaseModel):
+    view_only: bool = False
+    expires_in: Annotated[float, Field(ge=60, le=LINK_SECONDS_MAX)] = 3600
+    """Seconds the link keeps working (at most a week)."""
 
 
 def _auth(request: Request | WebSocket) -> ViewerAuth:
@@ -79,19 +89,70 @@ async def create_ticket(request: Request, body: TicketRequest | None = None) -> 
     return Ticket(url=url, expires_in=TICKET_SECONDS, view_only=view_only)
 
 
+def _public_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.post("/viewer/links", response_model=ViewerLinkInfo, status_code=201)
+async def create_link(request: Request, body: LinkRequest | None = None) -> ViewerLinkInfo:
+    """A viewer URL that works many times (to embed the live view in a page) until it
+    expires or is revoked. It carries its own secret, never the API token."""
+    _novnc_dir(request)
+    body = body or LinkRequest()
+    link, secret = _auth(request).issue_link("view" if body.view_only else "full", body.expires_in)
+    query = {"link": secret}
+    machine: str | None = request.app.state.settings.fly_machine_id
+    if machine is not None:
+        query[INSTANCE_PARAM] = machine
+    url = f"{_public_base(request)}/viewer?{urlencode(query)}"
+    return ViewerLinkInfo(id=link.id, url=url, expires_at=link.expires_at, view_only=body.view_only)
+
+
+# On the public router, ahead of the viewer's files under /viewer/, with the token checked
+# here: the protected router comes after them, and the files' route would take the path.
+@public_router.get(
+    "/viewer/links", response_model=list[ViewerLinkInfo], dependencies=[Depends(require_token)]
+)
+async def list_links(request: Request) -> list[ViewerLinkInfo]:
+    return [
+        ViewerLinkInfo(id=link.id, expires_at=link.expires_at, view_only=link.mode == "view")
+        for link in _auth(request).links()
+    ]
+
+
+@router.delete("/viewer/links/{link_id}", status_code=204)
+async def revoke_link(request: Request, link_id: str) -> None:
+    """Revoke a link: it opens nothing more, and the viewers it opened are closed."""
+    sockets = _auth(request).revoke(link_id)
+    if sockets is None:
+        raise NotFoundError(f"no viewer link {link_id!r} (revoked, expired, or never made)")
+    for socket in sockets:
+        if isinstance(socket, WebSocket):
+            with contextlib.suppress(RuntimeError, OSError):
+                await socket.close(code=POLICY_VIOLATION)
+
+
 @public_router.get("/viewer", response_class=RedirectResponse, status_code=303)
 async def open_viewer(
     request: Request,
-    ticket: str,
+    ticket: str | None = None,
+    link: str | None = None,
     page: Literal["desktop", "trace"] = "desktop",
     resize: Literal["scale", "remote", "off"] = "scale",
     autoconnect: bool = True,
 ) -> RedirectResponse:
-    """Trade a ticket for the viewer cookie, then go to the viewer page."""
+    """Trade a ticket (once) or a link (until it ends) for the viewer cookie, then go to
+    the viewer page."""
     _novnc_dir(request)
-    mode = _auth(request).redeem(ticket)
-    if mode is None:
-        raise AuthenticationError("this viewer link is invalid, used or expired; ask for a new one")
+    grant: Grant | None = None
+    if ticket is not None:
+        mode = _auth(request).redeem(ticket)
+        grant = None if mode is None else Grant(mode, time.time() + SESSION_SECONDS)
+    elif link is not None:
+        grant = _auth(request).use_link(link)
+    if grant is None:
+        raise AuthenticationError("this viewer link is invalid, used, revoked or expired; ask for a new one")
+    mode = grant.mode
     query = {
         "autoconnect": "1" if autoconnect else "0",
         "reconnect": "1",
@@ -104,8 +165,8 @@ async def open_viewer(
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
-        _auth(request).session_cookie(mode),
-        max_age=SESSION_SECONDS,
+        _auth(request).session_cookie(mode, grant.link, grant.expires_at),
+        max_age=max(1, int(min(SESSION_SECONDS, grant.expires_at - time.time()))),
         # "/" so the same browser can also read /docs; the API itself never takes it.
         path="/",
         httponly=True,
@@ -136,16 +197,21 @@ async def viewer_asset(
 @public_router.websocket("/viewer/websockify")
 async def viewer_socket(websocket: WebSocket) -> None:
     """The VNC stream: view-only cookies reach a VNC server that ignores input."""
-    mode: Mode | None = _auth(websocket).check_cookie(websocket.cookies.get(COOKIE))
+    auth = _auth(websocket)
+    grant = auth.cookie_grant(websocket.cookies.get(COOKIE))
     origin = websocket.headers.get("origin")
     host = websocket.headers.get("host", "")
     # Cross-site pages must not ride on the cookie (SameSite=Strict covers browsers
     # that honour it; the Origin check covers the rest).
-    if mode is None or (origin is not None and origin.split("://", 1)[-1] != host):
+    if grant is None or (origin is not None and origin.split("://", 1)[-1] != host):
         await websocket.close(code=POLICY_VIOLATION)
         return
     upstream: str | None = websocket.app.state.settings.viewer_upstream
     if not upstream:
         await websocket.close(code=POLICY_VIOLATION)
         return
-    await bridge(websocket, f"{upstream}?token={mode}")
+    auth.viewer_opened(grant.link, websocket)
+    try:
+        await bridge(websocket, f"{upstream}?token={grant.mode}")
+    finally:
+        auth.viewer_closed(grant.link, websocket)
