@@ -287,3 +287,25 @@ async def test_a_generated_token_lives_as_long_as_its_container(docker_ready: No
         await again.close()
     finally:
         await asyncio.to_thread(subprocess.run, ["docker", "rm", "-f", name], capture_output=True)
+
+
+@pytest.mark.parametrize("client", ["deskbox", "deskbox.e2b_desktop"])
+async def test_a_kill_at_interpreter_exit_removes_the_sandbox(docker_ready: None, client: str) -> None:
+    """E2B code often kills its sandbox from an atexit handler, after Python has begun to
+    shut its thread pools down; the sandbox must still go, not live on to its deadline."""
+    labels = repr(RUN_LABELS)
+    script = f"""
+import atexit
+from deskbox.backends.docker import DockerBackend
+from {client} import Sandbox
+sandbox = Sandbox.create(backend=DockerBackend(labels={labels}), timeout=600)
+print(sandbox.sandbox_id, flush=True)
+atexit.register(sandbox.kill)
+"""
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", script], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    name = done.stdout.strip()
+    assert name and name not in deskbox_containers(), done.stderr
+    assert "Error" not in done.stderr, done.stderr
