@@ -103,3 +103,15 @@ async def test_terminal_mistakes_are_clear(sandbox: AsyncSandbox) -> None:
         await sandbox._connection.request(
             "POST", "/shell/run", json_body={"cmd": "true", "pty": {"cols": 80, "rows": 24}}
         )
+
+
+async def test_input_that_is_not_base64_is_a_clear_error(sandbox: AsyncSandbox) -> None:
+    job = await sandbox.commands.run("cat", background=True, open_stdin=True)
+    try:
+        for data in ("%%%", "héllo"):
+            with pytest.raises(InvalidActionError, match="not base64"):
+                await sandbox._connection.request(
+                    "POST", f"/processes/{job.id}/stdin", json_body={"data": data, "encoding": "base64"}
+                )
+    finally:
+        await job.kill()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -147,7 +146,7 @@ async def write_stdin(process_id: str, request: StdinRequest, desktop: DesktopDe
     if request.encoding == "base64":
         try:
             data = base64.b64decode(request.data, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or characters outside ASCII
             raise InvalidActionError.at(("body", "data"), f"not base64: {exc}") from None
     await desktop.processes.get(process_id).write_stdin(data, request.close)
 
