@@ -26,7 +26,7 @@ from deskbox import AsyncSandbox
 
 REPORT = Report("bench_wheel")
 say = REPORT.line
-SPACINGS_MS = [0, 1, 2, 4, 8, 16]
+SPACINGS_MS = [0, 1, 2, 3, 4, 8, 16]
 CALIBRATION_MS = 150
 
 SENDER = """
@@ -94,11 +94,9 @@ class ScrollBarApp(App):
     async def position(self) -> float:
         found = await self.sbx.accessibility.find(role="scroll bar", application=self.application, limit=20)
         values = [
-            m.node.value
-            for m in found.matches
-            if m.node.value is not None
-            and m.node.bounds is not None
-            and m.node.bounds.height > m.node.bounds.width
+            node.value
+            for node in found.elements
+            if node.value is not None and node.bounds is not None and node.bounds.height > node.bounds.width
         ]
         if not values:
             raise RuntimeError(f"no vertical scroll bar in {self.application}")
@@ -125,6 +123,10 @@ async def focus(sbx: AsyncSandbox, title: str) -> None:
 
 async def study(sbx: AsyncSandbox, app: App, notches: int, repeats: int) -> list[str]:
     await focus(sbx, app.window_title)
+    # Away from either end (a terminal starts at its bottom, a folder at its top), so
+    # notches in both directions have room to move.
+    await send(sbx, 4, 40, 10)
+    await send(sbx, 5, 20, 10)
     start = await app.settled()
     await send(sbx, 5, notches, CALIBRATION_MS)
     after = await app.settled()
@@ -150,7 +152,8 @@ async def study(sbx: AsyncSandbox, app: App, notches: int, repeats: int) -> list
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--notches", type=int, default=5)
+    parser.add_argument("--notches", type=int, default=15)
+    parser.add_argument("--only", help="one application: chromium, thunar or terminal")
     args = parser.parse_args()
     from playwright.async_api import async_playwright
 
@@ -199,7 +202,8 @@ async def main() -> None:
             say()
             say(f"| application | px or units per notch | {header} |")
             say("|---|---:|" + "---:|" * len(SPACINGS_MS))
-            for app in apps:
+            chosen = {"chromium": apps[0], "thunar": apps[1], "terminal": apps[2]}
+            for app in [chosen[args.only]] if args.only else apps:
                 try:
                     for row in await study(sbx, app, args.notches, args.repeats):
                         say(row)
