@@ -74,6 +74,62 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         tail = request.url.path.rpartition("/")[2]
         return not (self._refused or self._closed) and (request.method, f"/{tail}") in CARRIED
 
+    def open_for(self, method: str, path: str) -> bool:
+        """Whether the socket is open now and carries ``method path``: the connection's
+        short way, with no HTTP request built at all."""
+        return self._socket is not None and not self._closed and (method, path) in CARRIED
+
+    async def exchange(
+        self, method: str, path: str, query: dict[str, str], body: Any, timeout: float | None
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """One request over the open socket: (status, headers, content); or None to send it
+        the other way (too large for the socket, or the socket found closed before the frame
+        left). A socket that closes while the answer is awaited fails it as a dropped
+        connection would: it may have run."""
+        from websockets.exceptions import ConnectionClosed
+
+        socket = self._socket
+        if socket is None:
+            raise httpx.ReadError("the action socket closed")
+        key = next(self._ids)
+        message = json.dumps({"id": key, "method": method, "path": path, "query": query, "body": body})
+        if len(message) > MAX_SOCKET_BODY:
+            return None
+        self._sent_on[key] = socket
+        answer: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
+        self._pending[key] = answer
+        try:
+            try:
+                await socket.send(message)
+            except ConnectionClosed:
+                # Closed before the frame left (a restarted server): nothing ran, so the
+                # request may go the other way, which opens a new socket.
+                if self._socket is socket:
+                    self._socket = None
+                return None
+            header, content = await self._answer(socket, key, answer, timeout, None)
+        finally:
+            self._pending.pop(key, None)
+            self._sent_on.pop(key, None)
+        return int(header["status"]), dict(header.get("headers") or {}), content
+
+    async def _answer(
+        self,
+        socket: Any,
+        key: int,
+        answer: asyncio.Future[tuple[dict[str, Any], bytes]],
+        timeout: float | None,
+        request: httpx.Request | None,
+    ) -> tuple[dict[str, Any], bytes]:
+        try:
+            return await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            await self._cancel(socket, key)
+            raise httpx.ReadTimeout("no answer on the action socket in time", request=request) from None
+        except asyncio.CancelledError:
+            await self._cancel(socket, key)
+            raise
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.carries(request):
             return await self._inner.handle_async_request(request)
@@ -97,14 +153,7 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
             if socket is None:
                 return await self._inner.handle_async_request(request)
             timeout = (request.extensions.get("timeout") or {}).get("read")
-            try:
-                header, content = await asyncio.wait_for(answer, timeout)
-            except TimeoutError:
-                await self._cancel(socket, key)
-                raise httpx.ReadTimeout("no answer on the action socket in time", request=request) from None
-            except asyncio.CancelledError:
-                await self._cancel(socket, key)
-                raise
+            header, content = await self._answer(socket, key, answer, timeout, request)
         finally:
             self._pending.pop(key, None)
             self._sent_on.pop(key, None)

@@ -96,6 +96,11 @@ class Connection:
         timeout: float | None = None,
     ) -> httpx.Response:
         self._check_open()
+        socket = self._socket
+        if socket is not None and content is None and socket.open_for(method, path):
+            answered = await self._over_socket(socket, method, path, json_body, params, timeout)
+            if answered is not None:
+                return answered
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
             request = self._client.build_request(
@@ -113,6 +118,34 @@ class Connection:
         except httpx.HTTPError as exc:
             raise errors.DeskboxError(f"cannot reach the sandbox at {self.url}: {exc}") from exc
         if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    async def _over_socket(
+        self,
+        socket: ActionSocketTransport,
+        method: str,
+        path: str,
+        json_body: Any,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+    ) -> httpx.Response | None:
+        """The short way for the action routes once the socket is open: the frame is made
+        from the arguments, with no HTTP request built, parsed or encoded in between (that
+        was half of a no-op's time in the SDK)."""
+        query = {key: _query_text(value) for key, value in (_clean(params) or {}).items()}
+        read_timeout = self._timeout.read if timeout is None else timeout
+        try:
+            exchanged = await socket.exchange(method, path, query, json_body, read_timeout)
+        except httpx.TimeoutException as exc:
+            raise errors.TimeoutError(f"{method} {path} timed out") from exc
+        except httpx.HTTPError as exc:
+            raise errors.DeskboxError(f"cannot reach the sandbox at {self.url}: {exc}") from exc
+        if exchanged is None:
+            return None  # too large for the socket, or the socket closed before it left
+        status, headers, content = exchanged
+        response = httpx.Response(status, headers=headers, content=content)
+        if status >= 400:
             raise error_from_response(response)
         return response
 
@@ -178,6 +211,15 @@ class Connection:
                         yield event, json.loads(line[6:])
         except httpx.HTTPError as exc:
             raise errors.DeskboxError(f"the output stream from {self.url} broke: {exc}") from exc
+
+
+def _query_text(value: Any) -> str:
+    """A query value as httpx writes it into a URL (and so as the server reads it)."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -140,7 +140,10 @@ class Desktop:
         await self.xthread.call(self.input.scroll, x, y, dx, dy, modifiers)
 
     async def chord(self, keys: Sequence[str], repeat: int) -> None:
-        await self.xthread.call(self.input.chord, keys, repeat)
+        # A shortcut of mapped keys with no click just before it never waits in the
+        # server: sent from here when the X thread is idle, like a plain click.
+        if not await self.xthread.call_quick(self.input.chord_unless_it_waits, keys, repeat):
+            await self.xthread.call(self.input.chord, keys, repeat)
 
     async def key(self, key: str, down: bool) -> None:
         await self.xthread.call(self.input.key, key, down)

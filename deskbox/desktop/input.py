@@ -42,6 +42,8 @@ MODIFIERS_AFTER_POINTER_MS = 30
 A window manager that grabs the button (xfwm4 does, to focus on click) replays the
 press to the application after the keyboard's events: released at once, Alt had gone up
 in Chromium before an Alt+click reached it."""
+QUICK_CHORD_REPEAT = 4
+"""Up to this many repeats a shortcut is short enough to send from the caller's thread."""
 WHEEL_SPACING_MS = 3
 """Between wheel notches, delivered so by the X server. Chromium folds notches that
 arrive together into one smooth scroll and loses part of it; GTK 3 (Thunar) and VTE
@@ -204,6 +206,21 @@ class XInput:
         """Release the modifiers of pointer events, the first after a pause in the server."""
         for index, stroke in enumerate(reversed(strokes)):
             self._fake(X.KeyRelease, stroke.keycode, delay_ms=0 if index else MODIFIERS_AFTER_POINTER_MS)
+
+    def chord_unless_it_waits(self, names: Sequence[str], repeat: int = 1) -> bool:
+        """``chord``, done only when nothing in it can wait: every key already on the
+        keyboard map (binding one changes the map, a round trip and a notification) and no
+        click so recent that the press must be held back in the server. False, having
+        done nothing, otherwise. Keeps a plain shortcut off the X thread's two hops."""
+        if self._keymap is None or repeat > QUICK_CHORD_REPEAT:
+            return False
+        if self._button_due is not None and (time.monotonic() - self._button_due) * 1000 < CLICK_TO_KEY_MS:
+            return False
+        keysyms = [keysym_for(name) for name in names]
+        if any(self.keymap.lookup(keysym) is None for keysym in keysyms):
+            return False
+        self.chord(names, repeat)
+        return True
 
     def chord(self, names: Sequence[str], repeat: int = 1) -> None:
         """Press keys together and release them, ``repeat`` times."""

@@ -172,3 +172,37 @@ async def test_a_request_in_flight_when_the_socket_drops_fails_and_is_not_sent_a
         # The next request opens a new socket and runs.
         await http.post("/actions", json={"type": "move", "x": 301, "y": 301})
         assert (await http.get("/cursor")).json() == {"x": 301, "y": 301}
+
+
+async def test_the_sdk_takes_the_socket_straight_and_http_for_what_is_too_large(
+    socket_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deskbox import AsyncSandbox, InvalidActionError
+
+    sandbox = await AsyncSandbox.connect(url=str(socket_client.base_url), token=TOKEN)
+    try:
+        transport = sandbox._connection._socket
+        assert transport is not None
+        await sandbox.move_mouse(40, 50)  # opens the socket (the first request goes by HTTP's road)
+        assert transport.socket_open
+        over_http: list[str] = []
+        inner = transport._inner.handle_async_request
+
+        async def counted(request: httpx.Request) -> httpx.Response:
+            over_http.append(request.url.path)
+            return await inner(request)
+
+        monkeypatch.setattr(transport._inner, "handle_async_request", counted)
+        assert await sandbox.get_cursor_position() == (40, 50)
+        await sandbox.left_click(41, 51)
+        assert over_http == []
+        with pytest.raises(InvalidActionError):  # a body past the socket's limit: over HTTP
+            await sandbox._connection.request(
+                "POST", "/actions", json_body={"type": "wait", "duration": 0, "pad": "x" * 1_100_000}
+            )
+        assert over_http == ["/actions"]
+        await transport._socket.close()  # as a restarted server would leave it
+        assert await sandbox.get_cursor_position() == (41, 51)
+        assert transport.socket_open
+    finally:
+        await sandbox.close()
