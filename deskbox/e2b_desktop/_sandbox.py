@@ -11,12 +11,15 @@ from __future__ import annotations
 import builtins
 import functools
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from .. import errors
+from ..backends._base import MAX_SANDBOX_TIMEOUT
+from ..backends._remote import DEADLINE_FILE, PAUSED
 from ..client._sync import Sandbox as NativeSandbox
 from ._commands import Commands, Pty
 from ._errors import InvalidArgumentException, translated, unsupported
@@ -58,6 +61,12 @@ def set_default_backend(backend: Any) -> None:
     _default_backend = backend
 
 
+def _lifetime(timeout: float) -> float:
+    """e2b's sandbox timeout in seconds, where 0 means no limit: here, the longest a
+    sandbox can be given (30 days)."""
+    return MAX_SANDBOX_TIMEOUT if timeout == 0 else timeout
+
+
 def _backend(opts: dict[str, Any]) -> Any:
     chosen = opts.pop("backend", None)
     if chosen is not None:
@@ -77,6 +86,22 @@ class _either(Generic[T]):
         if instance is None:
             return functools.partial(self._on_class, owner)
         return functools.partial(self._on_instance, instance)
+
+
+def _deadline_now(native: NativeSandbox) -> float | None:
+    """When the sandbox ends, as it stands now (``set_timeout`` moves it): the deadline
+    file its supervisor keeps, where the backend uses one; else what the backend said."""
+    try:
+        text = native.files.read(DEADLINE_FILE).strip()
+    except errors.DeskboxError:
+        return native.info.deadline
+    if text.startswith(PAUSED):  # paused: the seconds left, counted from a resume
+        left = text.split()[-1]
+        return None if left == "none" else time.time() + float(left)
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return native.info.deadline
 
 
 def _screenshot_chunks(png: bytes) -> Iterator[bytes]:
@@ -99,7 +124,7 @@ class Sandbox:
         self._commands = Commands(native.commands)
         self._pty = Pty(native.pty, native.commands)
         self._files = Filesystem(native.files)
-        self._stream = Stream(native.stream, native.url, lambda: native.info.deadline)
+        self._stream = Stream(native.stream, native.url, lambda: _deadline_now(native))
 
     def __repr__(self) -> str:
         return f"Sandbox(sandbox_id={self.sandbox_id!r})"
@@ -155,7 +180,7 @@ class Sandbox:
         native = NativeSandbox.create(
             backend=backend,
             resolution=resolution or RESOLUTION,
-            timeout=cls.default_sandbox_timeout if timeout is None else timeout,
+            timeout=cls.default_sandbox_timeout if timeout is None else _lifetime(timeout),
             metadata=metadata,
             envs=envs,
             request_timeout=request_timeout,
@@ -169,7 +194,7 @@ class Sandbox:
         native = NativeSandbox.connect(sandbox_id, backend=backend)
         sandbox = cls(native)
         if timeout is not None:
-            native.set_timeout(timeout)
+            native.set_timeout(_lifetime(timeout))
         return sandbox
 
     @translated
@@ -179,7 +204,7 @@ class Sandbox:
         if self._native.info.state == "paused":
             self._native.resume()
         if timeout is not None:
-            self._native.set_timeout(timeout)
+            self._native.set_timeout(_lifetime(timeout))
         return self
 
     connect = _either(_connect_id.__func__, _connect_self)  # type: ignore[attr-defined]
@@ -211,11 +236,11 @@ class Sandbox:
     @staticmethod
     @translated
     def _timeout_id(cls: type[Sandbox], sandbox_id: str, timeout: int, **opts: Any) -> None:
-        NativeSandbox.connect(sandbox_id, backend=_backend(opts)).set_timeout(timeout)
+        NativeSandbox.connect(sandbox_id, backend=_backend(opts)).set_timeout(_lifetime(timeout))
 
     @translated
     def _timeout_self(self, timeout: int, **opts: Any) -> None:
-        self._native.set_timeout(timeout)
+        self._native.set_timeout(_lifetime(timeout))
 
     set_timeout = _either(_timeout_id.__func__, _timeout_self)  # type: ignore[attr-defined]
 
@@ -233,13 +258,14 @@ class Sandbox:
     @staticmethod
     def _info_of(native: NativeSandbox) -> SandboxInfo:
         info = native.info
+        deadline = _deadline_now(native)
         return SandboxInfo(
             sandbox_id=info.sandbox_id,
             template_id=Sandbox.default_template,
             name=Sandbox.default_template,
             metadata=dict(info.metadata),
             started_at=datetime.now(UTC),
-            end_at=None if info.deadline is None else datetime.fromtimestamp(info.deadline, UTC),
+            end_at=None if deadline is None else datetime.fromtimestamp(deadline, UTC),
             state=info.state,
         )
 

@@ -115,6 +115,13 @@ def test_lifecycle_answers_as_e2bs(sandbox: Sandbox) -> None:
     assert sandbox.sandbox_id in [s.sandbox_id for s in listed.next_items()]
     assert listed.has_next is False
 
+    sandbox.set_timeout(0)  # e2b: no limit; here the longest a sandbox can have, 30 days
+    end = sandbox.get_info().end_at
+    assert end is not None and (end - datetime.now(end.tzinfo)).days >= 29
+    sandbox.set_timeout(60)
+    end = sandbox.get_info().end_at
+    assert end is not None and (end - datetime.now(end.tzinfo)).total_seconds() < 61
+
 
 def test_a_killed_sandbox_says_so() -> None:
     box = Sandbox.create(timeout=60)
