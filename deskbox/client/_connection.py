@@ -97,22 +97,22 @@ class Connection:
     ) -> httpx.Response:
         self._check_open()
         socket = self._socket
-        if socket is not None and content is None and socket.open_for(method, path):
-            answered = await self._over_socket(socket, method, path, json_body, params, timeout)
-            if answered is not None:
-                return answered
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
-            request = self._client.build_request(
-                method, path, json=json_body, params=_clean(params), content=content, **extra
-            )
-            if self._socket is not None and self._socket.carries(request):
-                # Straight to the socket: the client's send machinery (auth, hooks,
-                # cookies, redirects) has nothing to do for these requests.
-                response = await self._socket.handle_async_request(request)
-                await response.aread()  # read already, unless it fell back to HTTP
-            else:
-                response = await self._client.send(request)
+            response = None
+            if socket is not None and content is None and socket.open_for(method, path):
+                response = await self._over_socket(socket, method, path, json_body, params, timeout)
+            if response is None:
+                request = self._client.build_request(
+                    method, path, json=json_body, params=_clean(params), content=content, **extra
+                )
+                if socket is not None and socket.carries(request):
+                    # Straight to the socket: the client's send machinery (auth, hooks,
+                    # cookies, redirects) has nothing to do for these requests.
+                    response = await socket.handle_async_request(request)
+                    await response.aread()  # read already, unless it fell back to HTTP
+                else:
+                    response = await self._client.send(request)
         except httpx.TimeoutException as exc:
             raise errors.TimeoutError(f"{method} {path} timed out") from exc
         except httpx.HTTPError as exc:
@@ -132,22 +132,15 @@ class Connection:
     ) -> httpx.Response | None:
         """The short way for the action routes once the socket is open: the frame is made
         from the arguments, with no HTTP request built, parsed or encoded in between (that
-        was half of a no-op's time in the SDK)."""
-        query = {key: _query_text(value) for key, value in (_clean(params) or {}).items()}
+        was half of a no-op's time in the SDK). None where the frame must go the HTTP way
+        (too large for the socket, or the socket closed before it left)."""
+        query = {key: str(value) for key, value in (_clean(params) or {}).items()}
         read_timeout = self._timeout.read if timeout is None else timeout
-        try:
-            exchanged = await socket.exchange(method, path, query, json_body, read_timeout)
-        except httpx.TimeoutException as exc:
-            raise errors.TimeoutError(f"{method} {path} timed out") from exc
-        except httpx.HTTPError as exc:
-            raise errors.DeskboxError(f"cannot reach the sandbox at {self.url}: {exc}") from exc
+        exchanged = await socket.exchange(method, path, query, json_body, read_timeout)
         if exchanged is None:
-            return None  # too large for the socket, or the socket closed before it left
+            return None
         status, headers, content = exchanged
-        response = httpx.Response(status, headers=headers, content=content)
-        if status >= 400:
-            raise error_from_response(response)
-        return response
+        return httpx.Response(status, headers=headers, content=content)
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.request(method, path, **kwargs)
@@ -211,15 +204,6 @@ class Connection:
                         yield event, json.loads(line[6:])
         except httpx.HTTPError as exc:
             raise errors.DeskboxError(f"the output stream from {self.url} broke: {exc}") from exc
-
-
-def _query_text(value: Any) -> str:
-    """A query value as httpx writes it into a URL (and so as the server reads it)."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -94,9 +94,6 @@ class ScreenChanges:
             connection, self._connection = self._connection, None
             thread, self._thread = self._thread, None
             asker, self._asker = self._asker, None
-        if asker is not None:
-            with self._asking, contextlib.suppress(Exception):
-                asker.close()
         if connection is not None:
             with contextlib.suppress(Exception):
                 # Shutting the socket down wakes the thread out of its blocking read.
@@ -104,7 +101,10 @@ class ScreenChanges:
             with contextlib.suppress(Exception):
                 connection.close()
         if thread is not None:
-            thread.join(timeout=2)
+            thread.join(timeout=2)  # its end wakes whoever waits on a fence
+        if asker is not None:
+            with self._asking, contextlib.suppress(Exception):
+                asker.close()
 
     def version(self) -> int:
         """Grows with every change; equal answers mean nothing was drawn in between.

@@ -151,10 +151,7 @@ class Commands:
 
     @translated
     def kill(self, pid: int, request_timeout: float | None = None) -> bool:
-        try:
-            return self._native.kill(pid)
-        except errors.NotFoundError:
-            return False
+        return _kill(self._native.kill, pid)
 
     @translated
     def connect(
@@ -181,6 +178,14 @@ class Commands:
         for chunk in data:
             self.send_stdin(pid, chunk)
         self.close_stdin(pid)
+
+
+def _kill(kill: Callable[[int], bool], pid: int) -> bool:
+    """e2b's answer to a kill by pid: False, not an error, for a command already gone."""
+    try:
+        return kill(pid)
+    except errors.NotFoundError:
+        return False
 
 
 def _connected(native_commands: NativeCommands, pid: int) -> CommandHandle:
@@ -242,10 +247,7 @@ class Pty:
 
     @translated
     def kill(self, pid: int, request_timeout: float | None = None) -> bool:
-        try:
-            return self._native.kill(pid)
-        except errors.NotFoundError:
-            return False
+        return _kill(self._native.kill, pid)
 
     @translated
     def resize(self, pid: int, size: PtySize, request_timeout: float | None = None) -> None:

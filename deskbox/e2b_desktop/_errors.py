@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from .. import errors
 
@@ -118,7 +118,7 @@ class CommandExitException(SandboxException):
         return f"Command exited with code {self.exit_code} and error:\n{self.stderr}"
 
 
-def _mapped(exc: errors.DeskboxError) -> Exception:
+def _mapped(exc: errors.DeskboxError, not_found: type[SandboxException]) -> Exception:
     if isinstance(exc, SandboxException):
         return exc
     if isinstance(exc, errors.CommandExitError):
@@ -137,7 +137,7 @@ def _mapped(exc: errors.DeskboxError) -> Exception:
     elif isinstance(exc, errors.SandboxNotFoundError):
         kind = SandboxNotFoundException
     elif isinstance(exc, errors.NotFoundError):
-        kind = FileNotFoundException if "file" in exc.message or "/" in exc.message else NotFoundException
+        kind = not_found
     elif isinstance(exc, errors.InvalidActionError):
         kind = InvalidArgumentException
     elif isinstance(exc, errors.AuthenticationError | errors.PermissionDeniedError):
@@ -151,6 +151,13 @@ def _mapped(exc: errors.DeskboxError) -> Exception:
     return mapped
 
 
+def _reraise(exc: errors.DeskboxError, not_found: type[SandboxException]) -> NoReturn:
+    mapped = _mapped(exc, not_found)
+    if mapped is exc:
+        raise exc
+    raise mapped from exc
+
+
 def translated(function: Callable[P, R]) -> Callable[P, R]:
     """Raise e2b's exception for whatever deskbox error ``function`` raises."""
 
@@ -159,22 +166,32 @@ def translated(function: Callable[P, R]) -> Callable[P, R]:
         try:
             return function(*args, **kwargs)
         except errors.DeskboxError as exc:
-            mapped = _mapped(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+            _reraise(exc, NotFoundException)
 
     return wrapper
 
 
-def translated_iterator(iterator: Iterator[R]) -> Iterator[R]:
+def translated_files(function: Callable[P, R]) -> Callable[P, R]:
+    """``translated``, for the file calls: what is not found there is a file, and e2b
+    says so with FileNotFoundException (a NotFoundException)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except errors.DeskboxError as exc:
+            _reraise(exc, FileNotFoundException)
+
+    return wrapper
+
+
+def translated_iterator(
+    iterator: Iterator[R], not_found: type[SandboxException] = NotFoundException
+) -> Iterator[R]:
     try:
         yield from iterator
     except errors.DeskboxError as exc:
-        mapped = _mapped(exc)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+        _reraise(exc, not_found)
 
 
 def unsupported(what: str, why: str) -> UnsupportedException:

@@ -10,7 +10,7 @@ from .. import errors
 from ..client._sync import Files as NativeFiles
 from ..client._sync import WatchHandle as NativeWatchHandle
 from ._commands import _user
-from ._errors import InvalidArgumentException, translated, translated_iterator
+from ._errors import FileNotFoundException, InvalidArgumentException, translated_files, translated_iterator
 from ._types import EntryInfo, FilesystemEvent, FilesystemEventType, WriteInfo, entry_info, write_info
 
 
@@ -20,7 +20,7 @@ class Filesystem:
     def __init__(self, native: NativeFiles) -> None:
         self._native = native
 
-    @translated
+    @translated_files
     def read(
         self,
         path: str,
@@ -33,14 +33,14 @@ class Filesystem:
         """Text, a bytearray, or with ``format="stream"`` an iterator of byte chunks."""
         _user(user)
         if format == "stream":
-            return translated_iterator(iter(self._native.stream(path)))
+            return translated_iterator(iter(self._native.stream(path)), FileNotFoundException)
         if format == "bytes":
             return bytearray(self._native.read(path, "bytes"))
         if format == "text":
             return self._native.read(path)
         raise InvalidArgumentException(f"format: one of 'text', 'bytes', 'stream', not {format!r}")
 
-    @translated
+    @translated_files
     def write(
         self,
         path: str,
@@ -56,7 +56,7 @@ class Filesystem:
             data = data.read()
         return write_info(self._native.write(path, data))
 
-    @translated
+    @translated_files
     def write_files(
         self,
         files: Sequence[Any],
@@ -75,24 +75,24 @@ class Filesystem:
             pairs.append((entry["path"], entry["data"]))
         return [write_info(info) for info in self._native.write_files(pairs)]
 
-    @translated
+    @translated_files
     def list(
         self, path: str, depth: int | None = 1, user: str | None = None, request_timeout: float | None = None
     ) -> list[EntryInfo]:
         _user(user)
         return [entry_info(info) for info in self._native.list(path, depth or 1)]
 
-    @translated
+    @translated_files
     def exists(self, path: str, user: str | None = None, request_timeout: float | None = None) -> bool:
         _user(user)
         return self._native.exists(path)
 
-    @translated
+    @translated_files
     def get_info(self, path: str, user: str | None = None, request_timeout: float | None = None) -> EntryInfo:
         _user(user)
         return entry_info(self._native.get_info(path))
 
-    @translated
+    @translated_files
     def make_dir(self, path: str, user: str | None = None, request_timeout: float | None = None) -> bool:
         """True if the folder was made, False if it was already there."""
         _user(user)
@@ -103,19 +103,19 @@ class Filesystem:
         self._native.make_dir(path)
         return True
 
-    @translated
+    @translated_files
     def rename(
         self, old_path: str, new_path: str, user: str | None = None, request_timeout: float | None = None
     ) -> EntryInfo:
         _user(user)
         return entry_info(self._native.rename(old_path, new_path))
 
-    @translated
+    @translated_files
     def remove(self, path: str, user: str | None = None, request_timeout: float | None = None) -> None:
         _user(user)
         self._native.remove(path)
 
-    @translated
+    @translated_files
     def watch_dir(
         self,
         path: str,
@@ -138,7 +138,7 @@ class WatchHandle:
         self._native = native
         self._files = files
 
-    @translated
+    @translated_files
     def get_new_events(self, request_timeout: float | None = None) -> list[FilesystemEvent]:
         taken = self._native.take()
         return [
@@ -156,6 +156,6 @@ class WatchHandle:
         except errors.NotFoundError:
             return None
 
-    @translated
+    @translated_files
     def stop(self, request_timeout: float | None = None) -> None:
         self._native.stop()

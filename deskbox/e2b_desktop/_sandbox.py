@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .. import errors
 from ..backends._base import MAX_SANDBOX_TIMEOUT
+from ..backends._base import SandboxInfo as NativeInfo
 from ..backends._remote import DEADLINE_FILE, PAUSED
 from ..client._sync import Sandbox as NativeSandbox
 from ._commands import Commands, Pty
@@ -86,6 +87,18 @@ class _either(Generic[T]):
         if instance is None:
             return functools.partial(self._on_class, owner)
         return functools.partial(self._on_instance, instance)
+
+
+def _e2b_info(info: NativeInfo, deadline: float | None) -> SandboxInfo:
+    return SandboxInfo(
+        sandbox_id=info.sandbox_id,
+        template_id=Sandbox.default_template,
+        name=Sandbox.default_template,
+        metadata=dict(info.metadata),
+        started_at=datetime.now(UTC),  # not recorded by deskbox (docs/coming-from-e2b.md)
+        end_at=None if deadline is None else datetime.fromtimestamp(deadline, UTC),
+        state=info.state,
+    )
 
 
 def _deadline_now(native: NativeSandbox) -> float | None:
@@ -257,17 +270,7 @@ class Sandbox:
 
     @staticmethod
     def _info_of(native: NativeSandbox) -> SandboxInfo:
-        info = native.info
-        deadline = _deadline_now(native)
-        return SandboxInfo(
-            sandbox_id=info.sandbox_id,
-            template_id=Sandbox.default_template,
-            name=Sandbox.default_template,
-            metadata=dict(info.metadata),
-            started_at=datetime.now(UTC),
-            end_at=None if deadline is None else datetime.fromtimestamp(deadline, UTC),
-            state=info.state,
-        )
+        return _e2b_info(native.info, _deadline_now(native))
 
     @staticmethod
     @translated
@@ -289,12 +292,10 @@ class Sandbox:
             return False
         try:
             self._native.get_cursor_position()
-        except (errors.SandboxNotFoundError, errors.DesktopUnavailableError, errors.ConflictError):
-            return False
-        except errors.DeskboxError as exc:
-            if "closed" in exc.message or "connect" in exc.message:
-                return False
-            raise
+        except errors.AuthenticationError:
+            raise  # it answered: running, but not for this token
+        except errors.DeskboxError:
+            return False  # gone, unreachable, or its desktop down
         return True
 
     @translated
@@ -497,16 +498,7 @@ class SandboxPaginator:
     def next_items(self) -> builtins.list[SandboxInfo]:
         if self._items is None:
             self._items = [
-                SandboxInfo(
-                    sandbox_id=info.sandbox_id,
-                    template_id=Sandbox.default_template,
-                    name=Sandbox.default_template,
-                    metadata=dict(info.metadata),
-                    started_at=datetime.now(UTC),
-                    end_at=None if info.deadline is None else datetime.fromtimestamp(info.deadline, UTC),
-                    state=info.state,
-                )
-                for info in NativeSandbox.list(backend=self._backend)
+                _e2b_info(info, info.deadline) for info in NativeSandbox.list(backend=self._backend)
             ]
         page = self._items[: self._limit or len(self._items)]
         self._items = self._items[len(page) :]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..client._sync import Stream as NativeStream
 from ._errors import InvalidArgumentException, translated, unsupported
@@ -40,7 +40,7 @@ class Stream:
         made = self._native.create_link(view_only=view_only, expires_in=self._lifetime())
         self._links.append(made.id)
         url = made.url or ""
-        return url, url.split("link=", 1)[1].split("&", 1)[0]
+        return url, parse_qs(urlsplit(url).query)["link"][0]
 
     @translated
     def start(

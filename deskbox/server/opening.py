@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..desktop import Desktop
+from ..desktop.files import resolve
 from ..errors import InvalidActionError, NotFoundError
 from ..models import Opened
 from . import devtools
@@ -36,27 +37,22 @@ def _browser_can_show(path: Path) -> bool:
     return (kind is not None and kind.startswith(BROWSER_TYPES)) or path.suffix.lower() in BROWSER_SUFFIXES
 
 
-def _local_path(target: str, home: Path) -> Path:
+def _local_path(target: str) -> Path:
     """The file a path or a file:// URL names, which must exist."""
-    if target.startswith("file:"):
-        path = Path(unquote(urlsplit(target).path))
-    else:
-        path = Path(target).expanduser()
-        if not path.is_absolute():
-            path = home / path
+    path = Path(unquote(urlsplit(target).path)) if target.startswith("file:") else resolve(target)
     if not path.exists():
         raise NotFoundError(f"cannot open {target!r}: {path} does not exist")
     return path
 
 
-async def open_target(desktop: Desktop, cdp_url: str | None, target: str, home: Path) -> Opened:
+async def open_target(desktop: Desktop, cdp_url: str | None, target: str) -> Opened:
     scheme = urlsplit(target).scheme.lower()
     if scheme and scheme != "file" and len(scheme) > 1:  # "c:" is not a scheme here
         if scheme not in BROWSER_SCHEMES or cdp_url is None:
             return await _with_application(desktop, target)
         await devtools.open_tab(cdp_url, target)
         return Opened(via="browser", url=target)
-    path = _local_path(target, home)
+    path = _local_path(target)
     if cdp_url is not None and _browser_can_show(path):
         url = path.resolve().as_uri()
         await devtools.open_tab(cdp_url, url)

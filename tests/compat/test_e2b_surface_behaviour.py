@@ -17,6 +17,7 @@ from deskbox import errors
 from deskbox.e2b_desktop import (
     CommandExitException,
     EntryInfo,
+    FileNotFoundException,
     FilesystemEventType,
     FileType,
     InvalidArgumentException,
@@ -89,6 +90,10 @@ def test_files_as_e2b_shapes_them(sandbox: Sandbox) -> None:
     assert (info.owner, info.group, info.size) == ("user", "user", 1)
     assert info.permissions == "-rw-r--r--" and info.mode == 0o644
     assert isinstance(info.modified_time, datetime)
+    with pytest.raises(FileNotFoundException, match="no-such"):
+        sandbox.files.read("/home/user/e2b/no-such")
+    with pytest.raises(FileNotFoundException):
+        b"".join(sandbox.files.read("/home/user/e2b/no-such", format="stream"))
     kinds = {e.name: e.type for e in sandbox.files.list("/home/user/e2b")}
     assert kinds["made"] is FileType.DIR and kinds["one"] is FileType.FILE
 

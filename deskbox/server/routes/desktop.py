@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -97,7 +96,7 @@ async def focus_window(window_id: WindowId, desktop: DesktopDep) -> None:
 async def open_target(request: Request, body: OpenRequest, desktop: DesktopDep) -> Opened:
     """Show a URL or a file: in a new tab of the desktop's browser when it can show it,
     else in the file's default application; an error when nothing could show it."""
-    return await opening.open_target(desktop, request.app.state.settings.cdp_url, body.target, Path.home())
+    return await opening.open_target(desktop, request.app.state.settings.cdp_url, body.target)
 
 
 @router.post("/launch", response_model=Launched)
