@@ -64,7 +64,9 @@ def served() -> Iterator[tuple[str, str]]:
 def test_the_server_answers_during_a_long_type(served: tuple[str, str]) -> None:
     url, display = served
     counter = KeyCounter(display)
-    text = "x" * 6000
+    # Long enough to be under way while the other requests are asked: 6000 keys were
+    # typed in under 0.1 s once, and ended before the first question (60000 take ~0.8 s).
+    text = "x" * 40_000
     answers: list[int] = []
 
     def type_it() -> None:
