@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from ._ports import free_display, free_port
-from .sandbox.stack import StackConfig
+from .sandbox.stack import SANDBOX_DEVTOOLS_PORT, StackConfig
 
 if TYPE_CHECKING:
     from .actions import ImageFormat
@@ -101,6 +101,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         runtime_dir=Path(args.runtime_dir),
+        cdp_port=SANDBOX_DEVTOOLS_PORT,
         browser_sandbox=not args.no_browser_sandbox,
         start_url=args.start_url,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import os
 import signal
@@ -245,6 +246,8 @@ OSWORLD_UNUSED_IMPORTS: dict[str, dict[str, Any]] = {
     # A task names its metric, which DesktopEnv looks up at reset; scoring is not tested.
     "desktop_env.evaluators.metrics": {"infeasible": lambda *args, **kwargs: _not_installed()},
     "desktop_env.evaluators.metrics.utils": {"compare_urls": lambda a, b: a == b},
+    # A package without its __init__ (which imports every getter's requirements), so that
+    # one getter module, such as the Chrome getters, can be imported and run on its own.
     "desktop_env.evaluators.getters": {},
 }
 
@@ -257,10 +260,15 @@ def _not_installed() -> None:
 def osworld_stand_ins() -> Iterator[None]:
     """Stand-ins for the modules above while OSWorld's controllers are imported and used."""
     added = []
+    package = importlib.util.find_spec("desktop_env")
+    assert package is not None and package.submodule_search_locations
+    getters = Path(package.submodule_search_locations[0], "evaluators", "getters")
     for name, members in OSWORLD_UNUSED_IMPORTS.items():
         if name not in sys.modules:
             module = types.ModuleType(name)
             module.__dict__.update(members)
+            if name.endswith(".getters"):
+                module.__path__ = [str(getters)]
             sys.modules[name] = module
             added.append(name)
     evaluators = sys.modules["desktop_env.evaluators"]

@@ -16,13 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, ClassVar
 
 import httpx
 
 from .. import errors
 from .._tls import tls_for
+from ._forwarding import LocalForwarder
 
 PREFIX = "/osworld"
 HOP_BY_HOP = frozenset(
@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the harness logs its own requests."""
 
 
-class GuestForwarder:
+class GuestForwarder(LocalForwarder):
     """An OSWorld guest address (``host``, ``port``) that reaches one deskbox sandbox."""
 
     def __init__(
@@ -89,7 +89,6 @@ class GuestForwarder:
                 f"the OSWorld forwarder cannot listen on 127.0.0.1:{port}: {exc}"
             ) from exc
         self._server.daemon_threads = True
-        self.host = "127.0.0.1"
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="osworld-forwarder", daemon=True
@@ -111,25 +110,7 @@ class GuestForwarder:
         previous, self.client = self.client, self._client_for(url, token, headers)
         previous.close()
 
-    @classmethod
-    def for_sandbox(cls, sandbox: Any, *, port: int = 0) -> GuestForwarder:
-        """The forwarder for a Sandbox or AsyncSandbox (its URL, token and routing headers)."""
-        info = sandbox.info
-        return cls(info.url, info.token, port=port, headers=info.headers)
-
-    @property
-    def address(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self.client.close()
-
-    def __enter__(self) -> GuestForwarder:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -12,9 +12,10 @@ DesktopEnv accepts only the provider names it knows, so deskbox takes that one. 
 OSWorld reverts to a snapshot, snapshots it where OSWorld saves a state, and kills it
 where OSWorld stops the VM.
 
-Chromium's debugging port, VNC and VLC are not forwarded: DesktopEnv is given a closed
-port for each, so SetupController's ``chrome_*`` steps fail rather than reach something
-else.
+Chromium's debugging port is forwarded too (a DevToolsForwarder, token added), so
+SetupController's ``chrome_*`` steps and the evaluators' Chrome getters reach the
+sandbox's browser. VNC and VLC are not: DesktopEnv is given a closed port for each, so a
+step that needs them fails rather than reaches something else.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from .. import errors
 from ..client import Sandbox
+from .devtools import DevToolsForwarder
 from .osworld import GuestForwarder
 
 PROVIDER_NAME = "docker"
@@ -74,7 +76,7 @@ class DeskboxProvider:
         self.region = region
         self._backend = backend
         self._options = create_options
-        self._running: dict[str, tuple[Sandbox, GuestForwarder]] = {}
+        self._running: dict[str, _Running] = {}
         self._closed_port = _closed_port()
         self._lock = threading.Lock()
 
@@ -85,48 +87,69 @@ class DeskboxProvider:
             resolution = _resolution(path_to_vm)
             sandbox = Sandbox.create(backend=self._backend, resolution=resolution, **self._options)
             try:
-                forwarder = GuestForwarder.for_sandbox(sandbox)
+                running = _Running.start(sandbox)
             except BaseException:
                 sandbox.kill()
                 raise
-            self._running[path_to_vm] = (sandbox, forwarder)
+            self._running[path_to_vm] = running
 
     def get_ip_address(self, path_to_vm: str) -> str:
         """``ip:server:chromium:vnc:vlc``, as DesktopEnv reads it."""
-        _, forwarder = self._sandbox(path_to_vm)
+        running = self._sandbox(path_to_vm)
         closed = self._closed_port
-        return f"{forwarder.host}:{forwarder.port}:{closed}:{closed}:{closed}"
+        return f"{running.guest.host}:{running.guest.port}:{running.devtools.port}:{closed}:{closed}"
 
     def save_state(self, path_to_vm: str, snapshot_name: str | None = None) -> None:
-        sandbox, _ = self._sandbox(path_to_vm)
-        sandbox.snapshot(snapshot_name)
+        self._sandbox(path_to_vm).sandbox.snapshot(snapshot_name)
 
     def revert_to_snapshot(self, path_to_vm: str, snapshot_name: str | None = None) -> str:
         """Back to the sandbox's first state (files, processes, screen), in place."""
-        sandbox, forwarder = self._sandbox(path_to_vm)
-        sandbox.reset()
-        forwarder.retarget(
-            sandbox.info.url, sandbox.info.token, sandbox.info.headers
-        )  # a reset sandbox has a new URL
+        running = self._sandbox(path_to_vm)
+        running.sandbox.reset()
+        running.retarget()  # a reset sandbox has a new URL
         return path_to_vm
 
     def stop_emulator(self, path_to_vm: str, *args: Any, **kwargs: Any) -> None:
         with self._lock:
             running = self._running.pop(path_to_vm, None)
         if running is not None:
-            sandbox, forwarder = running
-            forwarder.close()
-            sandbox.kill()
+            running.close()
+            running.sandbox.kill()
 
     def sandbox(self, path_to_vm: str) -> Sandbox:
         """The deskbox sandbox behind a VM path, to drive it with deskbox's own SDK too."""
-        return self._sandbox(path_to_vm)[0]
+        return self._sandbox(path_to_vm).sandbox
 
-    def _sandbox(self, path_to_vm: str) -> tuple[Sandbox, GuestForwarder]:
+    def _sandbox(self, path_to_vm: str) -> _Running:
         try:
             return self._running[path_to_vm]
         except KeyError:
             raise errors.SandboxNotFoundError(f"no sandbox runs for {path_to_vm!r}; start it first") from None
+
+
+class _Running:
+    """A sandbox and the two local addresses OSWorld's client is given for it."""
+
+    def __init__(self, sandbox: Sandbox, guest: GuestForwarder, devtools: DevToolsForwarder) -> None:
+        self.sandbox, self.guest, self.devtools = sandbox, guest, devtools
+
+    @classmethod
+    def start(cls, sandbox: Sandbox) -> _Running:
+        guest = GuestForwarder.for_sandbox(sandbox)
+        try:
+            return cls(sandbox, guest, DevToolsForwarder.for_sandbox(sandbox))
+        except BaseException:
+            guest.close()
+            raise
+
+    def retarget(self) -> None:
+        info = self.sandbox.info
+        for forwarder in (self.guest, self.devtools):
+            forwarder.retarget(info.url, info.token, info.headers)
+
+    def close(self) -> None:
+        self.guest.close()
+        self.devtools.close()
 
 
 def install(backend: str = "docker", **create_options: Any) -> None:

@@ -5,7 +5,7 @@
           ├─ settings (xfsettingsd)        dbus: the session bus XFCE's parts share
           ├─ vnc (x11vnc, full control, 127.0.0.1:5900)
           ├─ vnc-view (x11vnc -viewonly, 127.0.0.1:5901)
-          └─ browser (Chromium, DevTools on 127.0.0.1:9222)
+          └─ browser (Chromium, DevTools on 127.0.0.1:1337 in the image)
     websockify (127.0.0.1:6080; token "full" -> 5900, "view" -> 5901)
     server (the control server: API, viewer gateway, DevTools gateway)
 
@@ -42,6 +42,12 @@ CHROMIUM_FLAGS = (
     "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,OmniboxAimPopup,"
     "SpareRendererForSitePerProcess,Translate,MediaRouter,OptimizationHints",
 )
+
+
+SANDBOX_DEVTOOLS_PORT = 1337
+"""Chromium's DevTools port in the image: where OSWorld's VMs keep Chrome's, so a task's
+``socat tcp-listen:9222,fork tcp:localhost:1337`` reaches the desktop's browser (and 9222
+is left to it)."""
 
 
 @dataclass(frozen=True)

@@ -164,8 +164,12 @@ async def test_osworld_xml_through_osworld_own_client(test_page: AsyncSandbox) -
         xml = await asyncio.to_thread(controller.get_accessibility_tree)
     root = ET.fromstring(xml)
     assert root.tag == "desktop-frame"
-    buttons = root.findall(".//push-button[@name='Press me']")
+    # Chromium goes by the name OSWorld's Chrome checks select it by; the native XML keeps its own.
+    browser = root.find("application[@name='Google Chrome']")
+    assert browser is not None
+    buttons = browser.findall(".//push-button[@name='Press me']")
     assert len(buttons) == 1
+    assert '<application name="Chromium"' in await test_page.accessibility.xml()
     button = buttons[0]
     assert button.get(f"{{{OSWORLD_NS['st']}}}showing") == "true"
     screencoord = button.get(f"{{{OSWORLD_NS['cp']}}}screencoord")

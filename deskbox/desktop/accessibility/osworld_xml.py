@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 
 from .reader import RawNode, RawTree
 
@@ -37,10 +38,15 @@ _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _NOT_IN_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def osworld_xml(tree: RawTree) -> str:
+def osworld_xml(tree: RawTree, application_names: Mapping[str, str] | None = None) -> str:
+    """The tree as XML; ``application_names`` renames applications (e.g. to the names
+    OSWorld's checks select them by)."""
     root = ET.Element("desktop-frame")
     for application in tree.applications:
-        root.append(_element(application))
+        element = _element(application)
+        if application_names and application.name in application_names:
+            element.set("name", application_names[application.name])
+        root.append(element)
     return ET.tostring(root, encoding="unicode")
 
 

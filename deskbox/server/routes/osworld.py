@@ -136,10 +136,16 @@ async def file(file_path: Annotated[CleanText, Form(min_length=1)]) -> FileRespo
     return FileResponse(target, media_type="application/octet-stream")
 
 
+OSWORLD_APPLICATION_NAMES = {"Chromium": "Google Chrome"}
+"""The image's google-chrome is Chromium; OSWorld's Chrome checks find the browser by
+``application[name=Google Chrome]`` (Chromium only on ARM, where its VMs ship Chromium)."""
+
+
 @router.get("/accessibility")
 async def accessibility(desktop: DesktopDep) -> dict[str, str]:
     """The desktop's accessibility tree in OSWorld's XML, under "AT"."""
-    return {"AT": osworld_xml(await desktop.accessibility.tree(TreeQuery(max_depth=OSWORLD_MAX_DEPTH)))}
+    tree = await desktop.accessibility.tree(TreeQuery(max_depth=OSWORLD_MAX_DEPTH))
+    return {"AT": osworld_xml(tree, OSWORLD_APPLICATION_NAMES)}
 
 
 @router.get("/terminal")

@@ -9,6 +9,7 @@ window gone), and a call that did nothing is an error, not a 200.
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,7 @@ UPLOAD_CHUNK = 1024 * 1024
 WINDOW_WAIT = 60.0
 """Seconds a launched program or an opened file has to show its window."""
 POLL = 0.1
+GOOGLE_CHROME = re.compile(r"google[ -]chrome", re.IGNORECASE)
 LAUNCH_GRACE = 0.5
 """Seconds a launched program is watched for failing at once."""
 
@@ -198,9 +200,17 @@ def _matching(windows: list[Window], name: str, strict: bool, by_class: bool) ->
     def value(window: Window) -> str:
         return window.wm_class if by_class else window.title
 
-    if strict:
-        return [w for w in windows if value(w) == name]
-    return [w for w in windows if name.casefold() in value(w).casefold()]
+    def named(wanted: str) -> list[Window]:
+        if strict:
+            return [w for w in windows if value(w) == wanted]
+        return [w for w in windows if wanted.casefold() in value(w).casefold()]
+
+    found = named(name)
+    if not found and GOOGLE_CHROME.search(name):
+        # OSWorld's tasks name Google Chrome's windows ("... - Google Chrome",
+        # "google-chrome"); the image's google-chrome is Chromium.
+        found = named(GOOGLE_CHROME.sub(lambda m: "chromium" if "-" in m[0] else "Chromium", name))
+    return found
 
 
 async def _until(
