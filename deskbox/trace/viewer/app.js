@@ -450,29 +450,34 @@
       return () => clearTimeout(timer);
     }, [playing, current, count]);
 
+    // The handler of the latest render, read when a key comes: an effect registering
+    // each render's own would run after the paint, and a key pressed in between went
+    // to the previous render's handler, which moved from the step already left.
+    const onKey = useRef(null);
+    onKey.current = (event) => {
+      if (event.target && ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      const moves = { ArrowRight: 1, ArrowDown: 1, j: 1, ArrowLeft: -1, ArrowUp: -1, k: -1 };
+      if (event.key in moves) {
+        select(current + moves[event.key]);
+        setPlaying(false);
+      } else if (event.key === "Home") select(0);
+      else if (event.key === "End") {
+        select(count - 1);
+        if (config.live) setFollow(true);
+      } else if (event.key === " ") {
+        if (current >= count - 1) select(0);
+        setPlaying((value) => !value);
+      } else if (event.key === "a") setView((value) => (value === "before" ? "after" : "before"));
+      else if (event.key === "f" && config.live) setFollow((value) => !value);
+      else return;
+      event.preventDefault();
+    };
     useEffect(() => {
-      const onKey = (event) => {
-        if (event.target && ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
-        if (event.ctrlKey || event.metaKey || event.altKey) return;
-        const moves = { ArrowRight: 1, ArrowDown: 1, j: 1, ArrowLeft: -1, ArrowUp: -1, k: -1 };
-        if (event.key in moves) {
-          select(current + moves[event.key]);
-          setPlaying(false);
-        } else if (event.key === "Home") select(0);
-        else if (event.key === "End") {
-          select(count - 1);
-          if (config.live) setFollow(true);
-        } else if (event.key === " ") {
-          if (current >= count - 1) select(0);
-          setPlaying((value) => !value);
-        } else if (event.key === "a") setView((value) => (value === "before" ? "after" : "before"));
-        else if (event.key === "f" && config.live) setFollow((value) => !value);
-        else return;
-        event.preventDefault();
-      };
-      window.addEventListener("keydown", onKey);
-      return () => window.removeEventListener("keydown", onKey);
-    });
+      const listener = (event) => onKey.current(event);
+      window.addEventListener("keydown", listener);
+      return () => window.removeEventListener("keydown", listener);
+    }, []);
 
     if (!trace.loaded) return html`<p class="loading">Loading the trace…</p>`;
     if (!trace.meta) {
