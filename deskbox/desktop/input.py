@@ -54,11 +54,15 @@ cores busy, 15 notches a trial: at 0 ms Chromium lost part of 5 trials of 20 (on
 the last loss; the old 8 ms made a 3-notch scroll take 16 ms in the X server."""
 
 
-FAKE_INPUT = struct.Struct("=BBHBBxxIIxxxxxxxxhhxxxxxxxx")
-"""XTest's FakeInput request (minor opcode 2, 9 words) in the connection's byte order, as
-python-xlib's ``xtest.FakeInput`` lays it out: opcode, minor, length, type, detail, time,
-root, x, y. A test compares the two."""
-FAKE_INPUT_MINOR = 2
+_FAKE_INPUT = struct.Struct("=BBHBBxxIIxxxxxxxxhhxxxxxxxx")
+"""XTest's FakeInput request (minor opcode 2, nine words) in the connection's byte order,
+as python-xlib's ``xtest.FakeInput`` lays it out: opcode, minor, length, type, detail,
+time, root, x, y."""
+
+
+def pack_fake_input(opcode: int, event_type: int, detail: int, delay_ms: int, x: int, y: int) -> bytes:
+    """One FakeInput request, byte for byte what python-xlib builds (a test compares)."""
+    return _FAKE_INPUT.pack(opcode, 2, _FAKE_INPUT.size // 4, event_type, detail, delay_ms, X.NONE, x, y)
 
 
 class PackedRequest:
@@ -111,16 +115,8 @@ class XInput:
         protocol = self._conn.display
         if self._xtest_opcode is None:
             self._xtest_opcode = protocol.get_extension_major(xtest.extname)
-        binary = FAKE_INPUT.pack(
-            self._xtest_opcode,
-            FAKE_INPUT_MINOR,
-            FAKE_INPUT.size // 4,
-            event_type,
-            detail,
-            delay_ms,
-            X.NONE,
-            0 if x is None else x,
-            0 if y is None else y,
+        binary = pack_fake_input(
+            self._xtest_opcode, event_type, detail, delay_ms, 0 if x is None else x, 0 if y is None else y
         )
         protocol.send_request(PackedRequest(binary), False)
 
