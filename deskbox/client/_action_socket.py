@@ -18,16 +18,18 @@ never sent twice, since an action may have run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._tls import tls_for
+
+if TYPE_CHECKING:
+    from ._websocket import ClientSocket
 
 CARRIED = {("POST", "/actions"), ("GET", "/screenshot"), ("GET", "/cursor"), ("GET", "/screen")}
 CLOSE_WAIT = 0.05
@@ -53,11 +55,10 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         # the process's shared context (see deskbox._tls); building its own costs 40 ms.
         self._inner = inner or httpx.AsyncHTTPTransport(verify=tls_for("https://"))
         self._open_timeout = open_timeout
-        self._socket: Any = None
-        self._reader: asyncio.Task[None] | None = None
+        self._socket: ClientSocket | None = None
         self._opening = asyncio.Lock()
         self._pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
-        self._sent_on: dict[int, Any] = {}
+        self._sent_on: dict[int, ClientSocket] = {}
         """The socket each pending request went out on: only its own socket's end fails it."""
         self._ids = itertools.count(1)
         self._refused = False
@@ -80,28 +81,25 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         return self._socket is not None and not self._closed and (method, path) in CARRIED
 
     async def exchange(
-        self, method: str, path: str, query: dict[str, str], body: Any, timeout: float | None
+        self, method: str, path: str, query: dict[str, str], body_json: str, timeout: float | None
     ) -> tuple[int, dict[str, str], bytes] | None:
-        """One request over the open socket: (status, headers, content); or None to send it
-        the other way (too large for the socket, or the socket found closed before the frame
-        left). A socket that closes while the answer is awaited fails it as a dropped
-        connection would: it may have run."""
-        from websockets.exceptions import ConnectionClosed
-
+        """One request over the open socket, its body given as JSON text: (status, headers,
+        content); or None to send it the other way (too large for the socket, or the socket
+        found closed before the frame left). A socket that closes while the answer is
+        awaited fails it as a dropped connection would: it may have run."""
         socket = self._socket
         if socket is None:
             raise httpx.ReadError("the action socket closed")
         key = next(self._ids)
-        message = json.dumps({"id": key, "method": method, "path": path, "query": query, "body": body})
+        head = json.dumps({"id": key, "method": method, "path": path, "query": query})
+        message = f'{head[:-1]},"body":{body_json}}}'
         if len(message) > MAX_SOCKET_BODY:
             return None
         self._sent_on[key] = socket
         answer: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
         self._pending[key] = answer
         try:
-            try:
-                await socket.send(message)
-            except ConnectionClosed:
+            if not socket.send_text(message):
                 # Closed before the frame left (a restarted server): nothing ran, so the
                 # request may go the other way, which opens a new socket.
                 if self._socket is socket:
@@ -115,20 +113,26 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
 
     async def _answer(
         self,
-        socket: Any,
+        socket: ClientSocket,
         key: int,
         answer: asyncio.Future[tuple[dict[str, Any], bytes]],
         timeout: float | None,
         request: httpx.Request | None,
     ) -> tuple[dict[str, Any], bytes]:
+        # A timer on the future, not asyncio.wait_for: wait_for wraps the wait in more
+        # machinery than the whole answer costs on a cold cache.
+        timer = None if timeout is None else answer.get_loop().call_later(timeout, _expire, answer)
         try:
-            return await asyncio.wait_for(answer, timeout)
-        except TimeoutError:
-            await self._cancel(socket, key)
+            return await answer
+        except _Expired:
+            self._cancel(socket, key)
             raise httpx.ReadTimeout("no answer on the action socket in time", request=request) from None
         except asyncio.CancelledError:
-            await self._cancel(socket, key)
+            self._cancel(socket, key)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.carries(request):
@@ -160,44 +164,38 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         headers = dict(header.get("headers") or {})
         return httpx.Response(int(header["status"]), headers=headers, content=content, request=request)
 
-    async def _sent(self, request: httpx.Request, base: str, frame: dict[str, Any]) -> Any:
+    async def _sent(self, request: httpx.Request, base: str, frame: dict[str, Any]) -> ClientSocket | None:
         """The socket ``frame`` went out on, or None to use HTTP. A socket found closed
         when sending (the server restarted since) is opened again once: the frame never
         left, so sending it again cannot run an action twice."""
-        from websockets.exceptions import ConnectionClosed
-
         for attempt in (1, 2):
             socket = await self._connected(request, base)
             if socket is None:
                 return None
             self._sent_on[frame["id"]] = socket  # before the send: its end may come first
-            try:
-                await socket.send(json.dumps(frame))
+            if socket.send_text(json.dumps(frame)):
                 return socket
-            except ConnectionClosed as exc:
-                if self._socket is socket:
-                    self._socket = None
-                if attempt == 2:
-                    raise httpx.WriteError(f"the action socket closed: {exc}") from exc
+            if self._socket is socket:
+                self._socket = None
+            if attempt == 2:
+                raise httpx.WriteError("the action socket closed")
         return None
 
-    async def _cancel(self, socket: Any, key: int) -> None:
-        with contextlib.suppress(Exception):
-            await socket.send(json.dumps({"id": key, "cancel": True}))
+    def _cancel(self, socket: ClientSocket, key: int) -> None:
+        socket.send_text(json.dumps({"id": key, "cancel": True}))  # nothing to stop on a closed one
 
-    async def _connected(self, request: httpx.Request, base: str) -> Any:
+    async def _connected(self, request: httpx.Request, base: str) -> ClientSocket | None:
         if self._socket is not None:
             return self._socket
         async with self._opening:
             if self._socket is None and not self._refused:
                 self._socket = await self._open(request, base)
-                if self._socket is not None:
-                    self._reader = asyncio.create_task(self._read(self._socket))
         return self._socket
 
-    async def _open(self, request: httpx.Request, base: str) -> Any:
-        from websockets.asyncio.client import connect
+    async def _open(self, request: httpx.Request, base: str) -> ClientSocket | None:
         from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
+        from ._websocket import open_socket
 
         if time.monotonic() < self._retry_at:
             return None
@@ -206,15 +204,13 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
         url = str(request.url.copy_with(scheme=scheme, path=f"{base}/actions/ws", query=None))
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in SKIPPED_HEADERS]
         try:
-            return await connect(
+            return await open_socket(
                 url,
-                additional_headers=headers,
-                open_timeout=self._open_timeout,
-                compression=None,  # deflate costs more CPU per small frame than it saves
-                max_size=None,  # a screenshot is as large as the screen makes it
-                proxy=None,
-                user_agent_header=None,
+                headers,
+                self._received,
+                self._ended,
                 ssl=tls_for(url) if scheme == "wss" else None,
+                timeout=self._open_timeout,
             )
         except (InvalidStatus, InvalidURI):
             self._refused = True  # answered, but with no socket: HTTP from now on
@@ -225,30 +221,25 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
             self._retry_at = time.monotonic() + RETRY_SOCKET_AFTER
             return None
 
-    async def _read(self, socket: Any) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        reason = "the action socket closed"
+    def _received(self, socket: ClientSocket, message: bytes) -> None:
+        """An answer, handed to its request as it arrives (on the event loop's thread)."""
         try:
-            async for message in socket:
-                if isinstance(message, str):
-                    continue  # the server answers in binary frames only
-                (length,) = struct.unpack_from(">I", message)
-                header = json.loads(message[4 : 4 + length])
-                waiting = self._pending.get(header.get("id"))
-                if waiting is not None and not waiting.done():
-                    waiting.set_result((header, bytes(message[4 + length :])))
-        except ConnectionClosed as exc:
-            reason = f"the action socket closed: {exc}"
-        except (ValueError, struct.error) as exc:
-            reason = f"the action socket sent a frame that is not one: {exc}"
-            await socket.close()
-        finally:
-            if self._socket is socket:
-                self._socket = None
-            for key, waiting in self._pending.items():
-                if self._sent_on.get(key) is socket and not waiting.done():
-                    waiting.set_exception(httpx.ReadError(reason))
+            (length,) = struct.unpack_from(">I", message)
+            header = json.loads(message[4 : 4 + length])
+            waiting = self._pending.get(header.get("id"))
+        except (ValueError, struct.error, AttributeError) as exc:
+            self._ended(socket, f"the action socket sent a frame that is not one: {exc}")
+            socket.abort()
+            return
+        if waiting is not None and not waiting.done():
+            waiting.set_result((header, message[4 + length :]))
+
+    def _ended(self, socket: ClientSocket, reason: str) -> None:
+        if self._socket is socket:
+            self._socket = None
+        for key, waiting in self._pending.items():
+            if self._sent_on.get(key) is socket and not waiting.done():
+                waiting.set_exception(httpx.ReadError(reason))
 
     async def aclose(self) -> None:
         self._closed = True
@@ -259,8 +250,14 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
             except Exception:
                 # A server that cannot answer the close (a sandbox paused right before,
                 # a dead one behind a port forwarder) is left without one.
-                socket.transport.abort()
-        if self._reader is not None:
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self._reader, CLOSE_WAIT)
+                socket.abort()
         await self._inner.aclose()
+
+
+class _Expired(Exception):
+    """An answer's time ran out (raised into the request that waits for it)."""
+
+
+def _expire(answer: asyncio.Future[Any]) -> None:
+    if not answer.done():
+        answer.set_exception(_Expired())

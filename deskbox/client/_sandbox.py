@@ -382,10 +382,10 @@ class AsyncSandbox:
         params = (
             {"screenshot_after": True, "settle": settle, **screenshot_options} if screenshot_after else None
         )
-        body = await self._connection.json(
-            "POST", "/actions", json_body=request.model_dump(mode="json"), params=params
+        answer = await self._connection.content(
+            "POST", "/actions", json_text=request.model_dump_json(), params=params
         )
-        return ActionResponse.model_validate(body)
+        return ActionResponse.model_validate_json(answer)
 
     # ---- screen and pointer -------------------------------------------------------------
 
@@ -414,12 +414,11 @@ class AsyncSandbox:
             "settle": settle,
             "cursor": cursor or None,
         }
-        response = await self._connection.request("GET", "/screenshot", params=params)
-        return response.content
+        return await self._connection.content("GET", "/screenshot", params=params)
 
     async def _do(self, action: Action) -> None:
         """Send one action; the convenience methods need no result, so none is parsed."""
-        await self._connection.request("POST", "/actions", json_body=action.model_dump(mode="json"))
+        await self._connection.content("POST", "/actions", json_text=action.model_dump_json())
 
     async def _click(self, button: MouseButton, x: int | None, y: int | None, count: int = 1) -> None:
         await self._do(build(Click, button=button, x=x, y=y, count=count))
@@ -503,12 +502,12 @@ class AsyncSandbox:
 
     @checked
     async def get_cursor_position(self) -> tuple[int, int]:
-        point = Point.model_validate(await self._connection.json("GET", "/cursor"))
+        point = Point.model_validate_json(await self._connection.content("GET", "/cursor"))
         return point.x, point.y
 
     @checked
     async def get_screen_size(self) -> tuple[int, int]:
-        size = Size.model_validate(await self._connection.json("GET", "/screen"))
+        size = Size.model_validate_json(await self._connection.content("GET", "/screen"))
         return size.width, size.height
 
     @checked
