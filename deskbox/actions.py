@@ -353,14 +353,14 @@ def build(model: type[M], **fields: Any) -> M:
     """``model(**fields)``, with a bad field raised as InvalidActionError located as the
     server locates it in a request body (``body.click.x`` for an action's field)."""
     tag = model.model_fields.get("type")
-    if tag is not None and model is not Batch:
-        built = parse_request({"type": tag.default, **fields})
-        assert isinstance(built, model)
-        return built
+    # An action validates as its own model, where POST /actions finds it by its tag (a
+    # union of all of them costs a third more on cold caches); its fields are placed
+    # under the tag, as there.
+    prefix = ("body",) if tag is None or model is Batch else ("body", tag.default)
     try:
         return model(**fields)
     except ValidationError as exc:
-        raise InvalidActionError.from_validation(exc, ("body",)) from None
+        raise InvalidActionError.from_validation(exc, prefix) from None
 
 
 def parse_request(value: Any) -> Action | Batch:

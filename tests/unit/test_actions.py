@@ -16,6 +16,7 @@ from deskbox.actions import (
     Point,
     PyAutoGUI,
     Scroll,
+    build,
     out_of_bounds,
     parse_request,
 )
@@ -186,3 +187,28 @@ def test_pyautogui_key_names_map_onto_x_keys() -> None:
         "a": "a",
         "<": "<",
     }
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (Click, {"x": 5}),
+        (Click, {"x": -1, "y": 2, "button": "fourth"}),
+        (Key, {"keys": "ctrl+flux"}),
+        (Key, {"keys": []}),
+        (Scroll, {"dy": "far"}),
+        (Drag, {"path": [{"x": 0, "y": 0}]}),
+        (PyAutoGUI, {"code": 7}),
+    ],
+)
+def test_the_sdk_places_a_bad_field_where_the_server_does(model: type[Any], fields: dict[str, Any]) -> None:
+    """build() validates one action's own model; POST /actions finds the model by its tag
+    in a union. The same mistake must come out with the same fields and problems."""
+    tag = model.model_fields["type"].default
+    with pytest.raises(InvalidActionError) as built:
+        build(model, **fields)
+    with pytest.raises(InvalidActionError) as served:
+        parse_request({"type": tag, **fields})
+    assert built.value.details == served.value.details
+    assert built.value.message == served.value.message
+    assert all(detail["loc"][:2] == ["body", tag] for detail in built.value.details)
