@@ -136,8 +136,9 @@ async def main(n: int, cua_python: Path) -> None:
             # A key waits in the X server until 100 ms after the last click (Chromium's
             # hit-testing lags); the keys are measured past that, as a key on its own.
             await asyncio.sleep(0.12)
-            pressed = await until_event(lambda: sbx.press("ctrl+a"), X.KeyPress)
-            keep("key ctrl+a, until the X event", channel, pressed)
+            modifier, key = await until_presses(lambda: sbx.press("ctrl+a"))
+            keep("key ctrl+a, until the first X event (ctrl down)", channel, modifier)
+            keep("key ctrl+a, until a goes down (the shortcut fires)", channel, key)
             keep("key ctrl+a, until it returns", channel, await timed(lambda: sbx.press("ctrl+a")))
             keep("type 20 characters", channel, await timed(lambda: sbx.write("hello, world 123 abc")))
 
@@ -147,6 +148,16 @@ async def main(n: int, cua_python: Path) -> None:
             await step()
             return clock.wait_for(kind, 1) - started
 
+        async def until_presses(step: Callable[[], Awaitable[object]]) -> tuple[float, float]:
+            """Until the chord's first key press and its second reach our X client: a
+            shortcut fires at the second, and a client that sends the modifier on its own
+            gets the first there sooner while the second comes later."""
+            clock.drain()
+            started = time.perf_counter()
+            await step()
+            first = clock.wait_for(X.KeyPress, 1)
+            return first - started, clock.wait_for(X.KeyPress, 1) - started
+
         async def cua_round(x: int) -> None:
             assert cua is not None
             keep("no-op round trip (cursor position)", "cua", await timed(lambda: cua("get_cursor_position")))
@@ -155,8 +166,9 @@ async def main(n: int, cua_python: Path) -> None:
             keep("left click, until it returns", "cua", await timed(lambda: cua("left_click", x=x, y=401)))
             keep("scroll 3 notches", "cua", await timed(lambda: cua("scroll", x=0, y=-3)))
             await asyncio.sleep(0.12)  # as for ours, though Cua's keys do not wait
-            pressed = await until_event(lambda: cua("hotkey", keys=["ctrl", "a"]), X.KeyPress)
-            keep("key ctrl+a, until the X event", "cua", pressed)
+            modifier, key = await until_presses(lambda: cua("hotkey", keys=["ctrl", "a"]))
+            keep("key ctrl+a, until the first X event (ctrl down)", "cua", modifier)
+            keep("key ctrl+a, until a goes down (the shortcut fires)", "cua", key)
             keep(
                 "key ctrl+a, until it returns", "cua", await timed(lambda: cua("hotkey", keys=["ctrl", "a"]))
             )
