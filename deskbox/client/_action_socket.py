@@ -227,7 +227,7 @@ class ActionSocketTransport(httpx.AsyncBaseTransport):
             (length,) = struct.unpack_from(">I", message)
             header = json.loads(message[4 : 4 + length])
             waiting = self._pending.get(header.get("id"))
-        except (ValueError, struct.error, AttributeError) as exc:
+        except (ValueError, struct.error, AttributeError, TypeError) as exc:
             self._ended(socket, f"the action socket sent a frame that is not one: {exc}")
             socket.abort()
             return

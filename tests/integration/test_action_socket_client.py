@@ -127,11 +127,13 @@ async def test_pings_keep_a_quiet_socket_open(
         assert transport._socket is socket, "the same socket carried the request after the pings"
 
 
-class SilentServer:
-    """A websocket server that completes the handshake and then answers nothing, as a
-    sandbox frozen behind a proxy would; it records the frames it gets."""
+class ScriptedServer:
+    """A websocket server that completes the handshake and then answers each text frame
+    with ``reply`` (nothing when it is None), sending no pong, as a sandbox frozen behind
+    a proxy would; it records the frames it gets."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes | None = None) -> None:
+        self.reply = reply
         self.frames: list[Frame] = []
         self.server: asyncio.Server | None = None
 
@@ -151,6 +153,10 @@ class SilentServer:
                         writer.write(b"".join(protocol.data_to_send()))
                     elif isinstance(event, Frame):
                         self.frames.append(event)
+                        if event.opcode is Opcode.TEXT and self.reply is not None:
+                            protocol.data_to_send()  # not the pongs
+                            protocol.send_binary(self.reply)
+                            writer.write(b"".join(protocol.data_to_send()))
                 protocol.data_to_send()  # the pongs it would answer with are never sent
 
     async def stop(self) -> None:
@@ -159,15 +165,15 @@ class SilentServer:
 
 
 @pytest_asyncio.fixture
-async def silent() -> AsyncIterator[tuple[SilentServer, int]]:
-    server = SilentServer()
+async def silent() -> AsyncIterator[tuple[ScriptedServer, int]]:
+    server = ScriptedServer()
     port = await server.start()
     yield server, port
     await server.stop()
 
 
 async def test_a_server_that_stops_answering_is_dropped_after_an_unanswered_ping(
-    silent: tuple[SilentServer, int], monkeypatch: pytest.MonkeyPatch
+    silent: tuple[ScriptedServer, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, port = silent
     monkeypatch.setattr(_websocket, "PING_INTERVAL", 0.1)
@@ -181,6 +187,28 @@ async def test_a_server_that_stops_answering_is_dropped_after_an_unanswered_ping
     assert Opcode.TEXT in kinds, "the request went over the socket"
     assert Opcode.PING in kinds, "the socket pinged before giving up"
     assert not transport.socket_open
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"\x00\x00",  # shorter than the header's length
+        b"\x00\x00\x00\x03abc",  # a header that is not JSON
+        b"\x00\x00\x00\x05[1,2]",  # JSON, not an object
+        b'\x00\x00\x00\x0b{"id": [1]}',  # an id no request can have
+    ],
+)
+async def test_an_answer_that_is_not_a_frame_fails_the_request_and_ends_the_socket(reply: bytes) -> None:
+    server = ScriptedServer(reply)
+    port = await server.start()
+    transport = ActionSocketTransport()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{port}") as http:
+            with pytest.raises(httpx.ReadError, match="a frame that is not one"):
+                await http.post("/actions", json={"type": "cursor_position"}, timeout=60)
+            assert not transport.socket_open
+    finally:
+        await server.stop()
 
 
 def test_pings_are_as_often_as_websockets_own_client_sends_them() -> None:
