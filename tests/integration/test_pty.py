@@ -63,12 +63,27 @@ async def test_the_terminal_has_its_size_and_a_resize_reaches_the_program(
     assert info.pty is not None and (info.pty.cols, info.pty.rows) == (132, 43)
 
 
+async def holds_the_terminal(sandbox: AsyncSandbox, shell_pid: int) -> None:
+    """Wait until a job of the shell's, not the shell, is the terminal's foreground group.
+
+    Until then a Ctrl+C goes to the shell alone: between its fork and the job taking the
+    terminal the job would miss it and sleep on (a real terminal has the same window)."""
+    async with asyncio.timeout(15):
+        while True:
+            stat = (await sandbox.commands.run(f"cat /proc/{shell_pid}/stat")).stdout
+            # After the command's name: state, ppid, pgrp, session, tty_nr, tpgid.
+            _, _, pgrp, _, _, foreground = stat.rpartition(")")[2].split()[:6]
+            if foreground != pgrp:
+                return
+            await asyncio.sleep(0.02)
+
+
 async def test_ctrl_c_interrupts_the_foreground_job_and_the_shell_lives_on(
-    shell: tuple[AsyncCommandHandle, Screen],
+    sandbox: AsyncSandbox, shell: tuple[AsyncCommandHandle, Screen]
 ) -> None:
     handle, screen = shell
     await handle.send_stdin("sleep 300; echo slept\n")
-    await asyncio.sleep(0)  # nothing to wait for: the job is typed; the interrupt may come any time
+    await holds_the_terminal(sandbox, handle.pid)
     await handle.send_stdin(b"\x03")
     await handle.send_stdin("echo status=$?\n")
     end = await screen.shows("status=130")
