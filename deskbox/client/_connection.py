@@ -99,27 +99,16 @@ class Connection:
         """The answer to a request, raised as a DeskboxError when it is an error. The body
         is ``json_body`` (a value), ``json_text`` (that value already written as JSON) or
         ``content`` (bytes)."""
-        answer = await self._answer(method, path, content, options)
-        if isinstance(answer, tuple):
-            status, headers, body = answer
-            answer = httpx.Response(status, headers=headers, content=body)
-        if answer.status_code >= 400:
-            raise error_from_response(answer)
-        return answer
+        return _checked(await self._answer(method, path, content, options))
 
     async def content(self, method: str, path: str, **options: Unpack[RequestOptions]) -> bytes:
         """The body of the answer, as ``request`` gets it; no httpx.Response is built for
         an answer that came over the socket (140 us on cold caches, a tenth of a key's
         whole time)."""
         answer = await self._answer(method, path, None, options)
-        if isinstance(answer, tuple):
-            status, headers, body = answer
-            if status < 400:
-                return body
-            answer = httpx.Response(status, headers=headers, content=body)
-        if answer.status_code >= 400:
-            raise error_from_response(answer)
-        return answer.content
+        if isinstance(answer, tuple) and answer[0] < 400:
+            return answer[2]
+        return _checked(answer).content
 
     async def json(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         body = await self.content(method, path, **options)
@@ -220,6 +209,16 @@ class Connection:
                         yield event, json.loads(line[6:])
         except httpx.HTTPError as exc:
             raise errors.DeskboxError(f"the output stream from {self.url} broke: {exc}") from exc
+
+
+def _checked(answer: tuple[int, dict[str, str], bytes] | httpx.Response) -> httpx.Response:
+    """The answer as a response, raised as its DeskboxError when it is an error."""
+    if isinstance(answer, tuple):
+        status, headers, body = answer
+        answer = httpx.Response(status, headers=headers, content=body)
+    if answer.status_code >= 400:
+        raise error_from_response(answer)
+    return answer
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
